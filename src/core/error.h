@@ -1,0 +1,33 @@
+// Error types of libadvad. Every user-facing failure is an advad::Error whose
+// message names the file / key / value at fault and what to do about it.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace advad {
+
+// Base of all errors the user can fix (bad input, missing file, bad value).
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A profile (.ini) is malformed: unknown group/key, bad value, missing file.
+class ProfileError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A model file or package is missing, corrupt, or does not fit the model.
+class ModelError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Input data (image, dataset folder, frame format) cannot be used.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace advad

@@ -1,0 +1,74 @@
+// advad: one binary, many subcommands (git-style).
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "core/error.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"run", advad::tools::cmd_run, "run a profile on a video in a GStreamer pipeline (the demo / main job)"},
+    {"train", advad::tools::cmd_train, "train a category on defect-free images (inpformer or cpr)"},
+    {"predict", advad::tools::cmd_predict, "write anomaly maps (TIFF) and masks (PNG) for a dataset split"},
+    {"eval", advad::tools::cmd_eval, "MVTec AD 2 metrics: AU-PRO, SegF1, ClassF1, AUROC"},
+    {"calibrate", advad::tools::cmd_calibrate, "set a profile's threshold from defect-free data"},
+    {"submission", advad::tools::cmd_submission, "write, check and pack the MVTec AD 2 server layout"},
+    {"import", advad::tools::cmd_import, "turn official checkpoints (.pth) into an advad model package"},
+    {"bench", advad::tools::cmd_bench, "benchmarks, printed as tables"},
+    {"make-demo", advad::tools::cmd_make_demo, "generate demo data: video, miniature dataset, tiny models"},
+};
+
+void usage(std::ostream& os) {
+  os << "usage: advad <command> [options]\n\ncommands:\n";
+  for (const auto& c : kCommands) {
+    std::string n = c.name;
+    n.resize(12, ' ');
+    os << "  " << n << c.summary << "\n";
+  }
+  os << "\n'advad <command> --help' explains every flag of a command.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::cout << "advad " << ADVAD_VERSION << "\n";
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (cmd != c.name) continue;
+    try {
+      return c.fn(argc - 2, argv + 2);
+    } catch (const advad::cli::UsageError& e) {
+      std::cerr << e.what() << "\n";
+      return 2;
+    } catch (const advad::Error& e) {
+      std::cerr << "advad " << cmd << ": error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "advad " << cmd << ": internal error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "advad: unknown command '" << cmd << "'\n\n";
+  usage(std::cerr);
+  return 2;
+}
