@@ -37,6 +37,13 @@ class Model {
 // asked for and unavailable (naming the value and what to do).
 torch::Device resolve_device(const std::string& spec);
 
+// "fp32 | fp16 | bf16" -> dtype the model runs in. ModelError naming the value
+// when the device cannot run it (fp16 needs CUDA).
+torch::ScalarType resolve_precision(const std::string& spec, const torch::Device& device);
+
+// Path of the BLAS library LibTorch's sgemm_ comes from (symlinks resolved), "" if unknown.
+std::string blas_library_path();
+
 // Sets LibTorch intra-op threads (0 = hardware concurrency) and warns once on
 // stderr when the BLAS behind LibTorch is the slow reference BLAS.
 void configure_runtime(int threads);

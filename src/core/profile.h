@@ -25,6 +25,16 @@ std::string to_string(MergeMode m);
 std::string to_string(BlendMode m);
 std::string to_string(ResizeFilter f);
 
+// Parse the names used in profiles and element properties. Each throws
+// ProfileError("bad value 'x'; accepted: a | b | c") without file context.
+Method parse_method(const std::string& s);
+MergeMode parse_merge_mode(const std::string& s);
+BlendMode parse_blend_mode(const std::string& s);
+ResizeFilter parse_resize_filter(const std::string& s);
+// OpenCV colormap id (cv::COLORMAP_*) of a name such as "jet", "turbo", "inferno".
+int colormap_id(const std::string& name);
+const std::vector<std::string>& colormap_names();
+
 struct InputSpec {
   int width = 448;   // model input size after resize (before crop)
   int height = 448;
@@ -39,6 +49,9 @@ struct GridLevel {
   int cols = 1;
   int rows = 1;
 };
+// "4x2" -> {4,2}; "1x1;2x2" (or with ',') -> two levels. ProfileError on bad text.
+std::vector<GridLevel> parse_levels(const std::string& s);
+std::string to_string(const std::vector<GridLevel>& levels);
 
 struct TilingSpec {
   std::vector<GridLevel> levels{GridLevel{}};  // default: the full frame

@@ -1,0 +1,190 @@
+// Post-processing of anomaly maps into defect masks and regions, as the seed does it.
+#include "core/postproc.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.h"
+
+namespace advad {
+
+namespace {
+
+void check_mask(const cv::Mat& mask, const char* what) {
+  if (mask.empty() || mask.type() != CV_8UC1)
+    throw InputError(std::string(what) + ": mask must be a non-empty 8-bit single-channel image");
+}
+
+cv::Mat rect_kernel(int kw, int kh) { return cv::getStructuringElement(cv::MORPH_RECT, cv::Size(kw, kh)); }
+
+}  // namespace
+
+cv::Mat threshold_map(const cv::Mat& map, double threshold) {
+  if (map.empty() || map.type() != CV_32FC1) throw InputError("threshold_map: map must be a non-empty CV_32F image");
+  cv::Mat mask;
+  cv::compare(map, threshold, mask, cv::CMP_GE);  // 255 where s >= threshold; NaN never passes
+  return mask;
+}
+
+cv::Mat close_mask(const cv::Mat& mask, int kw, int kh) {
+  check_mask(mask, "close_mask");
+  if (kw <= 0 || kh <= 0) return mask.clone();
+  cv::Mat out;
+  // Default anchor (kernel centre, also for even sizes) and border, as cv2 in the seed.
+  cv::morphologyEx(mask, out, cv::MORPH_CLOSE, rect_kernel(kw, kh));
+  return out;
+}
+
+cv::Mat erode_mask(const cv::Mat& mask, int kw, int kh) {
+  check_mask(mask, "erode_mask");
+  if (kw <= 0 || kh <= 0) return mask.clone();
+  cv::Mat out;
+  cv::erode(mask, out, rect_kernel(kw, kh));
+  return out;
+}
+
+cv::Mat fill_holes(const cv::Mat& mask) {
+  check_mask(mask, "fill_holes");
+  // Background reachable from (0,0) (4-connected) is the outside; every other
+  // background pixel is a hole. If (0,0) is foreground nothing is reachable
+  // and the whole frame becomes foreground (the seed's behaviour).
+  cv::Mat flooded = mask.clone();
+  cv::Mat ff_mask = cv::Mat::zeros(mask.rows + 2, mask.cols + 2, CV_8UC1);
+  cv::floodFill(flooded, ff_mask, cv::Point(0, 0), cv::Scalar(255), nullptr, cv::Scalar(), cv::Scalar(), 4);
+  cv::Mat holes;
+  cv::bitwise_not(flooded, holes);
+  cv::Mat out;
+  cv::bitwise_or(mask, holes, out);
+  return out;
+}
+
+cv::Mat close_and_fill(const cv::Mat& mask, int kw, int kh, double fallback_fraction) {
+  check_mask(mask, "close_and_fill");
+  cv::Mat filled = fill_holes(close_mask(mask, kw, kh));
+  const double white = static_cast<double>(cv::countNonZero(filled)) / static_cast<double>(filled.total());
+  // Seed safety net: an (almost) all-white result means the fill leaked; keep the step input.
+  if (white > fallback_fraction) return mask.clone();
+  return filled;
+}
+
+cv::Mat remove_small_regions(const cv::Mat& mask, int min_area) {
+  check_mask(mask, "remove_small_regions");
+  if (min_area <= 1) return mask.clone();
+  cv::Mat labels, stats, centroids;
+  int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
+  std::vector<uint8_t> keep(n, 0);
+  for (int i = 1; i < n; ++i) keep[i] = stats.at<int>(i, cv::CC_STAT_AREA) >= min_area ? 255 : 0;
+  cv::Mat out(mask.size(), CV_8UC1);
+  for (int y = 0; y < mask.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    uint8_t* o = out.ptr<uint8_t>(y);
+    for (int x = 0; x < mask.cols; ++x) o[x] = keep[l[x]];
+  }
+  return out;
+}
+
+cv::Mat foreground_mask(const cv::Mat& frame_rgb, int dilate) {
+  if (frame_rgb.empty() || frame_rgb.type() != CV_8UC3)
+    throw InputError("foreground_mask: frame must be a non-empty 8-bit RGB image");
+  cv::Mat hsv;
+  cv::cvtColor(frame_rgb, hsv, cv::COLOR_RGB2HSV);  // OpenCV 8-bit ranges: H 0..179, S, V 0..255
+  cv::Mat samples(static_cast<int>(hsv.total()), 2, CV_32F);
+  {
+    int i = 0;
+    for (int y = 0; y < hsv.rows; ++y) {
+      const cv::Vec3b* p = hsv.ptr<cv::Vec3b>(y);
+      for (int x = 0; x < hsv.cols; ++x, ++i) {
+        samples.at<float>(i, 0) = p[x][0];
+        samples.at<float>(i, 1) = p[x][2];
+      }
+    }
+  }
+  cv::Mat labels, centers;
+  // k-means draws from the thread's RNG: fix its seed so a frame always gives the same mask.
+  cv::RNG& rng = cv::theRNG();
+  const uint64 saved = rng.state;
+  rng.state = 0x2545F4914F6CDD1DULL;
+  cv::kmeans(samples, 2, labels, cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 300, 1e-4), 10,
+             cv::KMEANS_PP_CENTERS, centers);
+  rng.state = saved;
+  const int background = centers.at<float>(0, 1) <= centers.at<float>(1, 1) ? 0 : 1;
+  cv::Mat fg(frame_rgb.size(), CV_8UC1);
+  const int* l = labels.ptr<int>(0);
+  for (int y = 0, i = 0; y < fg.rows; ++y) {
+    uint8_t* o = fg.ptr<uint8_t>(y);
+    for (int x = 0; x < fg.cols; ++x, ++i) o[x] = l[i] == background ? 0 : 255;
+  }
+  if (dilate > 0) cv::dilate(fg, fg, cv::Mat::ones(dilate, dilate, CV_8U));
+  return fg;
+}
+
+std::vector<Region> find_regions(const cv::Mat& mask, const cv::Mat& map) {
+  check_mask(mask, "find_regions");
+  const bool have_map = !map.empty();
+  if (have_map && (map.type() != CV_32FC1 || map.size() != mask.size()))
+    throw InputError("find_regions: map must be CV_32F and the size of the mask");
+  cv::Mat labels, stats, centroids;
+  int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
+  std::vector<Region> regions(std::max(n - 1, 0));
+  std::vector<double> sum(n, 0.0);
+  std::vector<float> mx(n, -std::numeric_limits<float>::infinity());
+  if (have_map) {
+    for (int y = 0; y < mask.rows; ++y) {
+      const int* l = labels.ptr<int>(y);
+      const float* m = map.ptr<float>(y);
+      for (int x = 0; x < mask.cols; ++x) {
+        if (l[x] == 0) continue;
+        sum[l[x]] += m[x];
+        mx[l[x]] = std::max(mx[l[x]], m[x]);
+      }
+    }
+  }
+  for (int i = 1; i < n; ++i) {
+    Region& r = regions[i - 1];
+    r.box = cv::Rect(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
+                     stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
+    r.area = stats.at<int>(i, cv::CC_STAT_AREA);
+    r.max_score = have_map ? mx[i] : 0.f;
+    r.mean_score = have_map ? static_cast<float>(sum[i] / r.area) : 0.f;
+    // Outer contour of this component alone (other components may touch its box).
+    cv::Mat own = labels(r.box) == i;
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(own, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE, r.box.tl());
+    size_t best = 0;
+    for (size_t c = 1; c < contours.size(); ++c)
+      if (contours[c].size() > contours[best].size()) best = c;
+    if (!contours.empty()) r.contour = std::move(contours[best]);
+  }
+  return regions;
+}
+
+Detection postprocess(const cv::Mat& map, float frame_score, double threshold, const PostprocSpec& spec,
+                      const cv::Mat& frame_rgb) {
+  if (map.empty() || map.type() != CV_32FC1) throw InputError("postprocess: map must be a non-empty CV_32F image");
+  cv::Mat m = map;
+  if (spec.blur_ksize > 0) cv::GaussianBlur(map, m, cv::Size(spec.blur_ksize, spec.blur_ksize), spec.blur_sigma);
+  cv::Mat mask = threshold_map(m, threshold);
+  if (spec.foreground_gate) {
+    if (frame_rgb.empty())
+      throw InputError("postprocess: foreground_gate is on but no frame was given to compute the foreground from");
+    if (frame_rgb.size() != map.size())
+      throw InputError("postprocess: foreground_gate frame is " + std::to_string(frame_rgb.cols) + "x" +
+                       std::to_string(frame_rgb.rows) + " but the map is " + std::to_string(map.cols) + "x" +
+                       std::to_string(map.rows));
+    cv::bitwise_and(mask, foreground_mask(frame_rgb, spec.foreground_dilate), mask);
+  }
+  if (spec.fill_holes) mask = close_and_fill(mask, spec.close_w, spec.close_h, spec.fill_fallback);
+  else mask = close_mask(mask, spec.close_w, spec.close_h);
+  mask = erode_mask(mask, spec.erode_w, spec.erode_h);
+  mask = remove_small_regions(mask, spec.min_area);
+  Detection d;
+  d.mask = mask;
+  d.regions = find_regions(mask, m);
+  d.anomalous = !d.regions.empty();
+  d.score = frame_score;
+  return d;
+}
+
+}  // namespace advad

@@ -1,0 +1,515 @@
+// Profile loading: GKeyFile syntax, strict validation. Every error names the
+// file, the group, the key (with its line) and what is accepted.
+#include "core/profile.h"
+
+#include <glib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace advad {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+template <typename E>
+E parse_enum(const std::string& s, const std::vector<std::pair<std::string, E>>& table) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : table) {
+    if (lower(trim(s)) == name) return value;
+    names.push_back(name);
+  }
+  throw ProfileError("bad value '" + s + "'; accepted: " + join(names, " | "));
+}
+
+const std::vector<std::pair<std::string, Method>> kMethods = {
+    {"inpformer", Method::InpFormer}, {"cpr", Method::Cpr}, {"torchscript", Method::TorchScript}};
+const std::vector<std::pair<std::string, MergeMode>> kMerges = {
+    {"paste", MergeMode::Paste}, {"mean", MergeMode::Mean}, {"max", MergeMode::Max}};
+const std::vector<std::pair<std::string, BlendMode>> kBlends = {{"none", BlendMode::None},
+                                                                {"hann", BlendMode::Hann}};
+const std::vector<std::pair<std::string, ResizeFilter>> kFilters = {
+    {"pil-bilinear", ResizeFilter::PilBilinear}, {"linear", ResizeFilter::Linear}, {"area", ResizeFilter::Area}};
+const std::vector<std::pair<std::string, int>> kColormaps = {
+    {"autumn", cv::COLORMAP_AUTUMN},   {"bone", cv::COLORMAP_BONE},       {"jet", cv::COLORMAP_JET},
+    {"winter", cv::COLORMAP_WINTER},   {"rainbow", cv::COLORMAP_RAINBOW}, {"ocean", cv::COLORMAP_OCEAN},
+    {"summer", cv::COLORMAP_SUMMER},   {"spring", cv::COLORMAP_SPRING},   {"cool", cv::COLORMAP_COOL},
+    {"hsv", cv::COLORMAP_HSV},         {"pink", cv::COLORMAP_PINK},       {"hot", cv::COLORMAP_HOT},
+    {"parula", cv::COLORMAP_PARULA},   {"magma", cv::COLORMAP_MAGMA},     {"inferno", cv::COLORMAP_INFERNO},
+    {"plasma", cv::COLORMAP_PLASMA},   {"viridis", cv::COLORMAP_VIRIDIS}, {"cividis", cv::COLORMAP_CIVIDIS},
+    {"twilight", cv::COLORMAP_TWILIGHT}, {"turbo", cv::COLORMAP_TURBO}};
+
+template <typename E>
+std::string enum_name(E v, const std::vector<std::pair<std::string, E>>& table) {
+  for (const auto& [name, value] : table)
+    if (value == v) return name;
+  return "?";
+}
+
+// Shortest decimal text that reads back to exactly `v`.
+std::string fmt_double(double v) {
+  char buf[64];
+  for (int prec = 6; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// Line number (1-based) of `key` in `group` of the file text, or of the group
+// header when key is empty; 0 when not found.
+int find_line(const std::vector<std::string>& lines, const std::string& group, const std::string& key) {
+  std::string cur;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string l = trim(lines[i]);
+    if (l.empty() || l[0] == '#') continue;
+    if (l[0] == '[') {
+      cur = l.substr(1, l.find(']') == std::string::npos ? std::string::npos : l.find(']') - 1);
+      if (key.empty() && cur == group) return static_cast<int>(i + 1);
+      continue;
+    }
+    if (cur != group || key.empty()) continue;
+    auto eq = l.find('=');
+    if (eq != std::string::npos && trim(l.substr(0, eq)) == key) return static_cast<int>(i + 1);
+  }
+  return 0;
+}
+
+// Reads and validates one loaded key file.
+class Reader {
+ public:
+  Reader(std::string path, GKeyFile* kf) : path_(std::move(path)), kf_(kf) {
+    std::ifstream in(path_);
+    for (std::string l; std::getline(in, l);) lines_.push_back(l);
+  }
+
+  [[noreturn]] void fail(const std::string& group, const std::string& key, const std::string& what) const {
+    int line = find_line(lines_, group, key);
+    std::string where = path_ + (line ? ":" + std::to_string(line) : "") + ": [" + group + "]";
+    if (!key.empty()) where += " " + key;
+    throw ProfileError(where + ": " + what);
+  }
+
+  bool has(const std::string& g, const std::string& k) const {
+    return g_key_file_has_key(kf_, g.c_str(), k.c_str(), nullptr);
+  }
+
+  std::string raw(const std::string& g, const std::string& k) const {
+    GError* err = nullptr;
+    gchar* v = g_key_file_get_string(kf_, g.c_str(), k.c_str(), &err);
+    if (!v) {
+      std::string m = err ? err->message : "cannot read";
+      if (err) g_error_free(err);
+      fail(g, k, m);
+    }
+    std::string s = trim(v);
+    g_free(v);
+    return s;
+  }
+
+  // Apply `parse` to the value if the key is present; rethrow its ProfileError with context.
+  template <typename F>
+  void with(const std::string& g, const std::string& k, F&& parse) const {
+    if (!has(g, k)) return;
+    std::string v = raw(g, k);
+    try {
+      parse(v);
+    } catch (const ProfileError& e) {
+      fail(g, k, e.what());
+    }
+  }
+
+  double number(const std::string& g, const std::string& k, double def, double lo, double hi,
+                bool hi_open = false) const {
+    double out = def;
+    with(g, k, [&](const std::string& v) { out = parse_number(v, lo, hi, hi_open); });
+    return out;
+  }
+
+  int integer(const std::string& g, const std::string& k, int def, int lo, int hi) const {
+    int out = def;
+    with(g, k, [&](const std::string& v) { out = parse_int(v, lo, hi); });
+    return out;
+  }
+
+  bool boolean(const std::string& g, const std::string& k, bool def) const {
+    bool out = def;
+    with(g, k, [&](const std::string& v) {
+      std::string l = lower(v);
+      if (l == "true" || l == "yes" || l == "1" || l == "on") out = true;
+      else if (l == "false" || l == "no" || l == "0" || l == "off") out = false;
+      else throw ProfileError("bad value '" + v + "'; accepted: true | false");
+    });
+    return out;
+  }
+
+  static double parse_number(const std::string& v, double lo, double hi, bool hi_open) {
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !std::isfinite(d))
+      throw ProfileError("'" + v + "' is not a number");
+    if (d < lo || d > hi || (hi_open && d >= hi))
+      throw ProfileError("value " + v + " out of range; accepted: " + fmt_double(lo) + " <= value " +
+                         (hi_open ? "< " : "<= ") + fmt_double(hi));
+    return d;
+  }
+
+  static int parse_int(const std::string& v, int lo, int hi) {
+    char* end = nullptr;
+    long d = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0') throw ProfileError("'" + v + "' is not an integer");
+    if (d < lo || d > hi)
+      throw ProfileError("value " + v + " out of range; accepted: integer " + std::to_string(lo) + ".." +
+                         std::to_string(hi));
+    return static_cast<int>(d);
+  }
+
+  std::vector<std::string> keys(const std::string& g) const {
+    std::vector<std::string> out;
+    gchar** ks = g_key_file_get_keys(kf_, g.c_str(), nullptr, nullptr);
+    for (gchar** k = ks; k && *k; ++k) out.push_back(*k);
+    g_strfreev(ks);
+    return out;
+  }
+
+  void only_keys(const std::string& g, const std::vector<std::string>& allowed) const {
+    for (const auto& k : keys(g)) {
+      bool ok = false;
+      for (const auto& a : allowed) ok = ok || a == k;
+      if (!ok) fail(g, k, "unknown key; accepted keys in [" + g + "]: " + join(allowed, ", "));
+    }
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  GKeyFile* kf_;
+  std::vector<std::string> lines_;
+};
+
+// "80x80" -> (80,80); "0" / "off" / "0x0" -> (0,0).
+std::pair<int, int> parse_kernel(const std::string& v) {
+  std::string l = lower(v);
+  if (l == "0" || l == "off" || l == "none" || l == "0x0") return {0, 0};
+  auto x = l.find('x');
+  if (x == std::string::npos) throw ProfileError("bad kernel '" + v + "'; accepted: WxH (e.g. 80x80, 1..1000 each) or off");
+  int w = Reader::parse_int(trim(l.substr(0, x)), 1, 1000);
+  int h = Reader::parse_int(trim(l.substr(x + 1)), 1, 1000);
+  return {w, h};
+}
+
+std::array<float, 3> parse_triple(const std::string& v, bool positive) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : v) {
+    if (c == ';' || c == ',') {
+      parts.push_back(trim(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!trim(cur).empty()) parts.push_back(trim(cur));
+  if (parts.size() != 3) throw ProfileError("'" + v + "' needs 3 numbers (R;G;B)");
+  std::array<float, 3> out{};
+  for (int i = 0; i < 3; ++i)
+    out[i] = static_cast<float>(Reader::parse_number(parts[i], positive ? 1e-6 : -1e6, 1e6, false));
+  return out;
+}
+
+const std::vector<std::string> kGroups = {"profile", "input",  "tiling",    "threshold", "postproc",
+                                          "postproc.<split>", "overlay", "inpformer", "cpr", "train"};
+const std::vector<std::string> kPostKeys = {"blur_ksize", "blur_sigma",      "close",           "erode",
+                                            "fill_holes", "fill_fallback",   "min_area",        "foreground_gate",
+                                            "foreground_dilate"};
+
+bool is_split_name(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+PostprocSpec read_post(const Reader& r, const std::string& g, PostprocSpec p) {
+  r.only_keys(g, kPostKeys);
+  r.with(g, "blur_ksize", [&](const std::string& v) {
+    int k = Reader::parse_int(v, 0, 99);
+    if (k != 0 && (k < 3 || k % 2 == 0)) throw ProfileError("blur_ksize " + v + " must be 0 (off) or odd >= 3");
+    p.blur_ksize = k;
+  });
+  p.blur_sigma = r.number(g, "blur_sigma", p.blur_sigma, 0.0, 100.0);
+  r.with(g, "close", [&](const std::string& v) { std::tie(p.close_w, p.close_h) = parse_kernel(v); });
+  r.with(g, "erode", [&](const std::string& v) { std::tie(p.erode_w, p.erode_h) = parse_kernel(v); });
+  p.fill_holes = r.boolean(g, "fill_holes", p.fill_holes);
+  p.fill_fallback = r.number(g, "fill_fallback", p.fill_fallback, 0.0, 1.0);
+  p.min_area = r.integer(g, "min_area", p.min_area, 0, 100000000);
+  p.foreground_gate = r.boolean(g, "foreground_gate", p.foreground_gate);
+  p.foreground_dilate = r.integer(g, "foreground_dilate", p.foreground_dilate, 0, 1000);
+  return p;
+}
+
+}  // namespace
+
+std::string to_string(Method m) { return enum_name(m, kMethods); }
+std::string to_string(MergeMode m) { return enum_name(m, kMerges); }
+std::string to_string(BlendMode m) { return enum_name(m, kBlends); }
+std::string to_string(ResizeFilter f) { return enum_name(f, kFilters); }
+Method parse_method(const std::string& s) { return parse_enum(s, kMethods); }
+MergeMode parse_merge_mode(const std::string& s) { return parse_enum(s, kMerges); }
+BlendMode parse_blend_mode(const std::string& s) { return parse_enum(s, kBlends); }
+ResizeFilter parse_resize_filter(const std::string& s) { return parse_enum(s, kFilters); }
+int colormap_id(const std::string& name) { return parse_enum(name, kColormaps); }
+
+const std::vector<std::string>& colormap_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& c : kColormaps) n.push_back(c.first);
+    return n;
+  }();
+  return names;
+}
+
+std::vector<GridLevel> parse_levels(const std::string& s) {
+  std::vector<GridLevel> out;
+  std::string cur;
+  auto flush = [&] {
+    std::string t = lower(trim(cur));
+    cur.clear();
+    if (t.empty()) return;
+    auto x = t.find('x');
+    if (x == std::string::npos)
+      throw ProfileError("bad grid '" + t + "'; accepted: COLSxROWS (e.g. 4x2), levels separated by ';'");
+    GridLevel g;
+    g.cols = Reader::parse_int(trim(t.substr(0, x)), 1, 64);
+    g.rows = Reader::parse_int(trim(t.substr(x + 1)), 1, 64);
+    out.push_back(g);
+  };
+  for (char c : s) {
+    if (c == ';' || c == ',') flush();
+    else cur += c;
+  }
+  flush();
+  if (out.empty()) throw ProfileError("no grid given; accepted: COLSxROWS (e.g. 4x2), levels separated by ';'");
+  return out;
+}
+
+std::string to_string(const std::vector<GridLevel>& levels) {
+  std::string out;
+  for (size_t i = 0; i < levels.size(); ++i)
+    out += (i ? ";" : "") + std::to_string(levels[i].cols) + "x" + std::to_string(levels[i].rows);
+  return out;
+}
+
+double Profile::threshold_for(const std::string& split) const {
+  auto it = split_thresholds.find(split);
+  return it == split_thresholds.end() ? threshold : it->second;
+}
+
+const PostprocSpec& Profile::post_for(const std::string& split) const {
+  auto it = split_post.find(split);
+  return it == split_post.end() ? post : it->second;
+}
+
+Profile load_profile(const std::string& path, bool check_model_file) {
+  if (!fs::is_regular_file(path))
+    throw ProfileError(path + ": profile not found (expected a .ini file, e.g. models/mvtec_ad2/can.ini)");
+  std::unique_ptr<GKeyFile, decltype(&g_key_file_free)> kf(g_key_file_new(), &g_key_file_free);
+  GError* err = nullptr;
+  if (!g_key_file_load_from_file(kf.get(), path.c_str(), G_KEY_FILE_NONE, &err)) {
+    std::string m = err ? err->message : "unreadable";
+    if (err) g_error_free(err);
+    throw ProfileError(path + ": not a valid profile (GKeyFile syntax: [group] lines and key = value lines): " + m);
+  }
+  Reader r(path, kf.get());
+  Profile p;
+  p.path = fs::absolute(path).lexically_normal().string();
+
+  gchar** groups = g_key_file_get_groups(kf.get(), nullptr);
+  std::vector<std::string> group_names;
+  for (gchar** g = groups; g && *g; ++g) group_names.push_back(*g);
+  g_strfreev(groups);
+  for (const auto& g : group_names) {
+    bool known = g == "profile" || g == "input" || g == "tiling" || g == "threshold" || g == "postproc" ||
+                 g == "overlay" || g == "inpformer" || g == "cpr" || g == "train";
+    if (!known && g.rfind("postproc.", 0) == 0) {
+      if (!is_split_name(g.substr(9))) r.fail(g, "", "bad split name; use letters, digits, '_' or '-'");
+      known = true;
+    }
+    if (!known) r.fail(g, "", "unknown group; accepted groups: " + join(kGroups, ", "));
+  }
+
+  // [profile]
+  if (!g_key_file_has_group(kf.get(), "profile"))
+    throw ProfileError(path + ": missing group [profile] (needs at least method = ... and model = ...)");
+  r.only_keys("profile", {"category", "method", "model", "description"});
+  p.category = fs::path(path).stem().string();
+  r.with("profile", "category", [&](const std::string& v) { p.category = v; });
+  if (!r.has("profile", "method"))
+    r.fail("profile", "", "missing key 'method'; accepted: inpformer | cpr | torchscript");
+  r.with("profile", "method", [&](const std::string& v) { p.method = parse_method(v); });
+  if (!r.has("profile", "model"))
+    r.fail("profile", "", "missing key 'model' (the model package or file, relative to this file's folder)");
+  r.with("profile", "model", [&](const std::string& v) {
+    if (v.empty()) throw ProfileError("empty value; give the model package or file path");
+    fs::path m(v);
+    if (m.is_relative()) m = fs::path(p.path).parent_path() / m;
+    p.model = m.lexically_normal().string();
+  });
+  if (check_model_file && !fs::exists(p.model)) {
+    std::string how = p.method == Method::TorchScript
+                          ? "write a TorchScript module there (e.g. `advad make-demo`)"
+                          : "train it with `advad train " + path + "` or import official weights with `advad import " +
+                                to_string(p.method) + " ...`";
+    r.fail("profile", "model", "model package '" + p.model + "' not found; " + how);
+  }
+
+  // [input]
+  r.only_keys("input", {"width", "height", "crop", "resize", "mean", "std"});
+  p.input.width = r.integer("input", "width", p.input.width, 8, 8192);
+  p.input.height = r.integer("input", "height", p.input.height, 8, 8192);
+  p.input.crop = r.integer("input", "crop", p.input.crop, 0, 8192);
+  if (p.input.crop > std::min(p.input.width, p.input.height))
+    r.fail("input", "crop", "crop " + std::to_string(p.input.crop) + " is larger than the input size " +
+                                std::to_string(p.input.width) + "x" + std::to_string(p.input.height));
+  r.with("input", "resize", [&](const std::string& v) { p.input.resize = parse_resize_filter(v); });
+  r.with("input", "mean", [&](const std::string& v) { p.input.mean = parse_triple(v, false); });
+  r.with("input", "std", [&](const std::string& v) { p.input.std = parse_triple(v, true); });
+
+  // [tiling]
+  r.only_keys("tiling", {"levels", "overlap", "merge", "blend"});
+  r.with("tiling", "levels", [&](const std::string& v) { p.tiling.levels = parse_levels(v); });
+  p.tiling.overlap = r.number("tiling", "overlap", p.tiling.overlap, 0.0, 0.5, true);
+  r.with("tiling", "merge", [&](const std::string& v) { p.tiling.merge = parse_merge_mode(v); });
+  r.with("tiling", "blend", [&](const std::string& v) { p.tiling.blend = parse_blend_mode(v); });
+  if (p.tiling.blend == BlendMode::Hann && p.tiling.merge != MergeMode::Mean)
+    r.fail("tiling", "blend", "blend = hann needs merge = mean (it weights overlapping tiles)");
+
+  // [threshold]: 'default' plus one key per named split.
+  for (const auto& k : r.keys("threshold")) {
+    if (!is_split_name(k)) r.fail("threshold", k, "bad split name; use letters, digits, '_' or '-'");
+    double t = r.number("threshold", k, 0.0, -1e9, 1e9);
+    if (k == "default") p.threshold = t;
+    else p.split_thresholds[k] = t;
+  }
+
+  // [postproc] then [postproc.<split>] overriding it key by key.
+  p.post = read_post(r, "postproc", PostprocSpec{});
+  for (const auto& g : group_names)
+    if (g.rfind("postproc.", 0) == 0) p.split_post[g.substr(9)] = read_post(r, g, p.post);
+
+  // [overlay]
+  r.only_keys("overlay", {"opacity", "colormap", "heatmap", "contours", "boxes", "label"});
+  p.overlay.opacity = r.number("overlay", "opacity", p.overlay.opacity, 0.0, 1.0);
+  r.with("overlay", "colormap", [&](const std::string& v) {
+    colormap_id(v);
+    p.overlay.colormap = lower(v);
+  });
+  p.overlay.heatmap = r.boolean("overlay", "heatmap", p.overlay.heatmap);
+  p.overlay.contours = r.boolean("overlay", "contours", p.overlay.contours);
+  p.overlay.boxes = r.boolean("overlay", "boxes", p.overlay.boxes);
+  p.overlay.label = r.boolean("overlay", "label", p.overlay.label);
+
+  // Method groups: kept raw, the backends validate them.
+  for (const char* g : {"inpformer", "cpr", "train"}) {
+    for (const auto& k : r.keys(g)) p.method_groups[g][k] = r.raw(g, k);
+  }
+  return p;
+}
+
+void save_profile(const Profile& p, const std::string& path) {
+  std::unique_ptr<GKeyFile, decltype(&g_key_file_free)> kf(g_key_file_new(), &g_key_file_free);
+  GKeyFile* k = kf.get();
+  auto set = [&](const char* g, const char* key, const std::string& v) { g_key_file_set_string(k, g, key, v.c_str()); };
+  auto setd = [&](const char* g, const char* key, double v) { set(g, key, fmt_double(v)); };
+  auto seti = [&](const char* g, const char* key, int v) { set(g, key, std::to_string(v)); };
+  auto setb = [&](const char* g, const char* key, bool v) { set(g, key, v ? "true" : "false"); };
+  auto triple = [](const std::array<float, 3>& a) {
+    return fmt_double(a[0]) + ";" + fmt_double(a[1]) + ";" + fmt_double(a[2]);
+  };
+  auto kernel = [](int w, int h) { return w > 0 && h > 0 ? std::to_string(w) + "x" + std::to_string(h) : "off"; };
+  auto post = [&](const std::string& g, const PostprocSpec& s) {
+    seti(g.c_str(), "blur_ksize", s.blur_ksize);
+    setd(g.c_str(), "blur_sigma", s.blur_sigma);
+    set(g.c_str(), "close", kernel(s.close_w, s.close_h));
+    set(g.c_str(), "erode", kernel(s.erode_w, s.erode_h));
+    setb(g.c_str(), "fill_holes", s.fill_holes);
+    setd(g.c_str(), "fill_fallback", s.fill_fallback);
+    seti(g.c_str(), "min_area", s.min_area);
+    setb(g.c_str(), "foreground_gate", s.foreground_gate);
+    seti(g.c_str(), "foreground_dilate", s.foreground_dilate);
+  };
+
+  fs::path dir = fs::absolute(path).parent_path();
+  std::string model = p.model;
+  if (!model.empty() && fs::path(model).is_absolute()) {
+    fs::path rel = fs::path(model).lexically_relative(dir);
+    if (!rel.empty()) model = rel.string();
+  }
+  set("profile", "category", p.category);
+  set("profile", "method", to_string(p.method));
+  set("profile", "model", model);
+  seti("input", "width", p.input.width);
+  seti("input", "height", p.input.height);
+  seti("input", "crop", p.input.crop);
+  set("input", "resize", to_string(p.input.resize));
+  set("input", "mean", triple(p.input.mean));
+  set("input", "std", triple(p.input.std));
+  set("tiling", "levels", to_string(p.tiling.levels));
+  setd("tiling", "overlap", p.tiling.overlap);
+  set("tiling", "merge", to_string(p.tiling.merge));
+  set("tiling", "blend", to_string(p.tiling.blend));
+  setd("threshold", "default", p.threshold);
+  for (const auto& [split, t] : p.split_thresholds) setd("threshold", split.c_str(), t);
+  post("postproc", p.post);
+  for (const auto& [split, s] : p.split_post) post("postproc." + split, s);
+  setd("overlay", "opacity", p.overlay.opacity);
+  set("overlay", "colormap", p.overlay.colormap);
+  setb("overlay", "heatmap", p.overlay.heatmap);
+  setb("overlay", "contours", p.overlay.contours);
+  setb("overlay", "boxes", p.overlay.boxes);
+  setb("overlay", "label", p.overlay.label);
+  for (const auto& [g, kv] : p.method_groups)
+    for (const auto& [key, v] : kv) set(g.c_str(), key.c_str(), v);
+  g_key_file_set_comment(k, nullptr, nullptr,
+                         " advad category profile (written by advad). Thresholds are in the model's score "
+                         "units: a pixel is defective if score >= threshold.",
+                         nullptr);
+  GError* err = nullptr;
+  if (!g_key_file_save_to_file(k, path.c_str(), &err)) {
+    std::string m = err ? err->message : "write failed";
+    if (err) g_error_free(err);
+    throw ProfileError(path + ": cannot write profile: " + m);
+  }
+}
+
+}  // namespace advad

@@ -1,0 +1,94 @@
+// TorchScriptModel: any TorchScript module mapping a float batch [B,3,H,W] to
+// anomaly maps [B,1,h,w] or [B,h,w].
+#include <torch/script.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/resize.h"
+
+namespace fs = std::filesystem;
+
+namespace advad {
+
+namespace {
+
+std::string shape_str(const torch::Tensor& t) {
+  std::ostringstream os;
+  os << t.sizes() << " " << t.dtype();
+  return os.str();
+}
+
+class TorchScriptModel : public Model {
+ public:
+  TorchScriptModel(std::string file, const ModelOptions& opt)
+      : file_(std::move(file)), device_(resolve_device(opt.device)), dtype_(resolve_precision(opt.precision, device_)) {
+    if (!fs::is_regular_file(file_))
+      throw ModelError("TorchScript model '" + file_ + "' not found (expected a file written by torch.jit.save "
+                       "or `advad make-demo`)");
+    try {
+      module_ = torch::jit::load(file_, device_);
+    } catch (const c10::Error& e) {
+      throw ModelError("TorchScript model '" + file_ + "' cannot be loaded (corrupt or not a TorchScript archive): " +
+                       e.msg().substr(0, e.msg().find('\n')));
+    }
+    module_.eval();
+    if (dtype_ != torch::kFloat32) module_.to(dtype_);
+  }
+
+  ScoredBatch score(const torch::Tensor& batch, const std::vector<cv::Size>& out_sizes) override {
+    if (batch.dim() != 4 || batch.size(1) != 3)
+      throw InputError("TorchScript model '" + file_ + "': input batch must be [B,3,H,W], got " + shape_str(batch));
+    const int64_t B = batch.size(0);
+    if (static_cast<int64_t>(out_sizes.size()) != B)
+      throw InputError("TorchScript model '" + file_ + "': " + std::to_string(out_sizes.size()) + " output sizes for a batch of " +
+                       std::to_string(B));
+    torch::NoGradGuard no_grad;
+    torch::jit::IValue out;
+    try {
+      out = module_.forward({batch.to(device_, dtype_)});
+    } catch (const c10::Error& e) {
+      throw ModelError("TorchScript model '" + file_ + "' failed on input " + shape_str(batch) + ": " +
+                       e.msg().substr(0, e.msg().find('\n')));
+    }
+    const std::string expected = "expected a float tensor [" + std::to_string(B) + ",1,h,w] or [" + std::to_string(B) + ",h,w]";
+    if (!out.isTensor()) throw ModelError("TorchScript model '" + file_ + "' returned a " + out.tagKind() + ", " + expected);
+    torch::Tensor maps = out.toTensor();
+    if (!maps.is_floating_point() || !(maps.dim() == 3 || (maps.dim() == 4 && maps.size(1) == 1)) || maps.size(0) != B)
+      throw ModelError("TorchScript model '" + file_ + "' returned " + shape_str(maps) + ", " + expected);
+    if (maps.dim() == 4) maps = maps.squeeze(1);
+    maps = maps.to(torch::kFloat32);
+    ScoredBatch sb;
+    for (int64_t i = 0; i < B; ++i) {
+      torch::Tensor m = resize_map_bilinear(maps[i], out_sizes[i].height, out_sizes[i].width).contiguous();
+      sb.scores.push_back(m.max().item<float>());
+      sb.maps.push_back(m);
+    }
+    return sb;
+  }
+
+  torch::Device device() const override { return device_; }
+
+  std::string describe() const override {
+    return "torchscript " + file_ + " on " + device_.str() + " (" + std::string(c10::toString(dtype_)) + ")";
+  }
+
+ private:
+  std::string file_;
+  torch::Device device_;
+  torch::ScalarType dtype_;
+  torch::jit::Module module_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> create_torchscript_model(const Profile& profile, const ModelOptions& options) {
+  // The profile's model may name the .pt itself or a package folder holding model.pt.
+  std::string file = profile.model;
+  if (fs::is_directory(file)) file = (fs::path(file) / "model.pt").string();
+  return std::make_unique<TorchScriptModel>(file, options);
+}
+
+}  // namespace advad
