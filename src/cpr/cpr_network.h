@@ -1,0 +1,151 @@
+// The CPR network: DenseNet201 truncated after denseblock2 (frozen, BN in eval
+// mode) and the two Local Retrieval Branch heads. Module and parameter names
+// follow torchvision / the official CPR repository, so checkpoints load by name:
+//   backbone.features.*   <- torchvision densenet201 "features.*"
+//   lrb.conv.{0,1}.*      <- official CPR "lrb.conv.{0,1}.*"
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/types.h>
+
+namespace advad::cpr {
+
+// Channel counts of the two backbone taps (denseblock1, denseblock2) and their strides.
+constexpr std::array<int64_t, 2> kTapChannels{256, 512};
+constexpr std::array<int64_t, 2> kTapStrides{4, 8};
+constexpr int64_t kDefaultHeadDim = 384;
+
+// One DenseNet bottleneck layer: BN-ReLU-1x1 conv (->128) BN-ReLU-3x3 conv (->32).
+class DenseLayerImpl : public torch::nn::Module {
+ public:
+  explicit DenseLayerImpl(int64_t in_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+};
+TORCH_MODULE(DenseLayer);
+
+// A dense block: each layer's 32 new channels are appended to the running concat.
+class DenseBlockImpl : public torch::nn::Module {
+ public:
+  DenseBlockImpl(int64_t in_channels, int layers);
+  torch::Tensor forward(const torch::Tensor& x);
+  int64_t out_channels() const { return in_channels_ + 32 * static_cast<int64_t>(layers_.size()); }
+
+ private:
+  int64_t in_channels_;
+  std::vector<DenseLayer> layers_;
+};
+TORCH_MODULE(DenseBlock);
+
+// Transition: BN-ReLU-1x1 conv, 2x2 average pool.
+class TransitionImpl : public torch::nn::Module {
+ public:
+  TransitionImpl(int64_t in_channels, int64_t out_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::BatchNorm2d norm_{nullptr};
+  torch::nn::Conv2d conv_{nullptr};
+};
+TORCH_MODULE(Transition);
+
+// torchvision's `features` up to denseblock2 (pruned like the official model).
+class DenseNetTrunkImpl : public torch::nn::Module {
+ public:
+  DenseNetTrunkImpl();
+  // Returns {denseblock1 output [B,256,H/4,W/4], denseblock2 output [B,512,H/8,W/8]}.
+  std::array<torch::Tensor, 2> forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv0_{nullptr};
+  torch::nn::BatchNorm2d norm0_{nullptr};
+  DenseBlock block1_{nullptr}, block2_{nullptr};
+  Transition transition1_{nullptr};
+};
+TORCH_MODULE(DenseNetTrunk);
+
+// torchvision Inception "BasicConv2d": bias-free conv, BN (eps 1e-3), ReLU.
+class BasicConvImpl : public torch::nn::Module {
+ public:
+  BasicConvImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t padding);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+TORCH_MODULE(BasicConv);
+
+// CPR's Inception block 192 -> 256 (four 64-channel branches, concatenated in order).
+class InceptionImpl : public torch::nn::Module {
+ public:
+  InceptionImpl(int64_t in_channels, int64_t out_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  BasicConv b0_{nullptr}, b1a_{nullptr}, b1b_{nullptr}, b2_{nullptr}, b3_{nullptr};
+};
+TORCH_MODULE(Inception);
+
+// One LRB head: 1x1 conv (bias) -> BN(1e-5) -> ReLU -> Inception -> 1x1 conv (bias).
+// Registered as "0", "1", "3", "4" like the official nn.Sequential (2 = ReLU).
+class LrbHeadImpl : public torch::nn::Module {
+ public:
+  LrbHeadImpl(int64_t in_channels, int64_t out_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d in_conv_{nullptr}, out_conv_{nullptr};
+  torch::nn::BatchNorm2d in_bn_{nullptr};
+  Inception inception_{nullptr};
+};
+TORCH_MODULE(LrbHead);
+
+// The two heads under "conv.0" / "conv.1" (the official ModuleList).
+class LrbImpl : public torch::nn::Module {
+ public:
+  explicit LrbImpl(int64_t out_channels);
+  LrbHead head(int i) const { return heads_[static_cast<size_t>(i)]; }
+  int64_t out_channels() const { return out_channels_; }
+
+ private:
+  int64_t out_channels_;
+  std::array<LrbHead, 2> heads_{LrbHead{nullptr}, LrbHead{nullptr}};
+};
+TORCH_MODULE(Lrb);
+
+// What one forward pass gives: raw backbone taps and raw (un-normalised) head outputs.
+struct CprForward {
+  std::array<torch::Tensor, 2> taps;   // [B,256,H/4,W/4], [B,512,H/8,W/8]
+  std::array<torch::Tensor, 2> heads;  // [B,D,H/4,W/4], [B,D,H/8,W/8]
+};
+
+// Backbone + heads. The backbone always stays in eval mode (frozen BN), even
+// when train() is called on the network (the trainer trains the heads only).
+class CprNetworkImpl : public torch::nn::Module {
+ public:
+  explicit CprNetworkImpl(int64_t head_dim = kDefaultHeadDim);
+  CprForward forward(const torch::Tensor& x);
+  std::array<torch::Tensor, 2> backbone_forward(const torch::Tensor& x);
+  DenseNetTrunk backbone() const { return backbone_; }
+  Lrb lrb() const { return lrb_; }
+  int64_t head_dim() const { return lrb_->out_channels(); }
+  void train(bool on = true) override;
+
+ private:
+  DenseNetTrunk backbone_{nullptr};
+  Lrb lrb_{nullptr};
+};
+TORCH_MODULE(CprNetwork);
+
+// L2-normalise over channels (dim 1) as the official scorer: f / (||f|| + 1e-8).
+torch::Tensor l2_normalise(const torch::Tensor& f);
+
+}  // namespace advad::cpr
