@@ -1,0 +1,43 @@
+// Plumbing shared by the advad elements: the caps they take, frame <-> cv::Mat
+// wrapping, profile loading with GStreamer errors. No computation here.
+#pragma once
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <memory>
+#include <opencv2/core.hpp>
+#include <string>
+
+#include "core/profile.h"
+#include "core/tile_layout.h"
+
+// Every element takes and gives these formats, any size, any frame rate.
+#define ADVAD_VIDEO_FORMATS "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR, GRAY8 }"
+#define ADVAD_VIDEO_CAPS GST_VIDEO_CAPS_MAKE(ADVAD_VIDEO_FORMATS)
+#define ADVAD_FORMATS_TEXT "RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR or GRAY8"
+
+// The core's name for a GStreamer video format; false when unsupported.
+bool advad_pixel_format(GstVideoFormat format, advad::PixelFormat* out);
+
+// A cv::Mat over the mapped frame's pixels (no copy; valid while mapped).
+cv::Mat advad_frame_mat(GstVideoFrame* frame);
+
+// Loads `path`: a profile .ini, or a model package folder holding profile.ini.
+// On failure posts a RESOURCE error naming the file and what to do, and
+// returns null.
+std::shared_ptr<const advad::Profile> advad_load_profile(GstElement* element, const std::string& path,
+                                                         bool check_model_file);
+
+// When a caps query (sink side) offers only formats the element cannot take,
+// posts one warning that names them and suggests videoconvert. Negotiation
+// still fails the usual way (not-negotiated).
+void advad_warn_unsupported_caps(GstElement* element, GstCaps* offered, GstCaps* supported, gboolean* warned);
+
+// Element property helpers.
+constexpr GParamFlags ADVAD_PARAM_READY =
+    static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+constexpr GParamFlags ADVAD_PARAM_PLAYING =
+    static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+// Parses "N" (N x N) or "WxH"; empty = unset. False on a malformed value.
+bool advad_parse_kernel(const std::string& text, int* w, int* h, bool* set);

@@ -1,0 +1,41 @@
+// GEnum / GFlags types of the advad element properties (so gst-inspect-1.0
+// lists the accepted values).
+#pragma once
+#include <glib-object.h>
+
+enum GstAdvadPrecision { GST_ADVAD_PRECISION_FP32, GST_ADVAD_PRECISION_FP16, GST_ADVAD_PRECISION_BF16 };
+GType gst_advad_precision_get_type(void);
+#define GST_TYPE_ADVAD_PRECISION (gst_advad_precision_get_type())
+const char* gst_advad_precision_name(GstAdvadPrecision p);  // "fp32" | "fp16" | "bf16"
+
+// -1 = take it from the profile; otherwise index into advad::colormap_names().
+enum GstAdvadColormap {
+  GST_ADVAD_COLORMAP_PROFILE = -1,
+  GST_ADVAD_COLORMAP_JET = 0,
+  GST_ADVAD_COLORMAP_TURBO,
+  GST_ADVAD_COLORMAP_INFERNO,
+  GST_ADVAD_COLORMAP_MAGMA,
+  GST_ADVAD_COLORMAP_PLASMA,
+  GST_ADVAD_COLORMAP_VIRIDIS,
+  GST_ADVAD_COLORMAP_HOT,
+  GST_ADVAD_COLORMAP_BONE,
+  GST_ADVAD_COLORMAP_GRAY,
+};
+GType gst_advad_colormap_get_type(void);
+#define GST_TYPE_ADVAD_COLORMAP (gst_advad_colormap_get_type())
+
+// A yes/no setting that can also defer to the profile.
+enum GstAdvadSwitch { GST_ADVAD_SWITCH_PROFILE = -1, GST_ADVAD_SWITCH_OFF = 0, GST_ADVAD_SWITCH_ON = 1 };
+GType gst_advad_switch_get_type(void);
+#define GST_TYPE_ADVAD_SWITCH (gst_advad_switch_get_type())
+
+enum GstAdvadDraw {
+  GST_ADVAD_DRAW_HEATMAP = 1 << 0,
+  GST_ADVAD_DRAW_CONTOURS = 1 << 1,
+  GST_ADVAD_DRAW_BOXES = 1 << 2,
+  GST_ADVAD_DRAW_LABEL = 1 << 3,
+};
+#define GST_ADVAD_DRAW_ALL \
+  (GST_ADVAD_DRAW_HEATMAP | GST_ADVAD_DRAW_CONTOURS | GST_ADVAD_DRAW_BOXES | GST_ADVAD_DRAW_LABEL)
+GType gst_advad_draw_get_type(void);
+#define GST_TYPE_ADVAD_DRAW (gst_advad_draw_get_type())

@@ -1,0 +1,341 @@
+// advadoverlay: shows the results. It draws the heatmap, region contours and
+// boxes and a verdict/score label onto the frame (in its own format, in
+// place), and/or writes one JSON line per frame (json-location). With
+// metadata-only=true it never touches pixels (passthrough) and only writes.
+// Drawing and JSON building live in src/render; this file maps properties.
+#include "gstadvadoverlay.h"
+
+#include <gst/video/video.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "advadcommon.h"
+#include "advadenums.h"
+#include "advadmeta.h"
+#include "core/error.h"
+#include "render/colormap.h"
+#include "render/frame_json.h"
+#include "render/overlay.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_advad_overlay_debug);
+#define GST_CAT_DEFAULT gst_advad_overlay_debug
+
+namespace {
+
+struct OverlaySettings {
+  double opacity = -1;
+  GstAdvadColormap colormap = GST_ADVAD_COLORMAP_PROFILE;
+  guint draw = GST_ADVAD_DRAW_ALL;
+  bool draw_set = false;  // draw given explicitly: overrides the profile's [overlay] switches
+  double heatmap_max = 0;
+  gboolean metadata_only = FALSE;
+  std::string json_location;
+  gboolean json_contours = FALSE;
+  std::string source;
+};
+
+}  // namespace
+
+struct OverlayState {
+  OverlaySettings settings;  // guarded by the object lock
+  FILE* json = nullptr;
+  bool json_is_stdout = false;
+  GstVideoInfo info;
+  advad::PixelFormat format = advad::PixelFormat::RGB;
+  guint64 frames = 0;  // own count, for frames that come without a result
+  gboolean warned_caps = FALSE, warned_no_result = FALSE;
+};
+
+struct _GstAdvadOverlay {
+  GstBaseTransform parent;
+  OverlayState* st;
+};
+
+G_DEFINE_TYPE(GstAdvadOverlay, gst_advad_overlay, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(advadoverlay, "advadoverlay", GST_RANK_NONE, GST_TYPE_ADVAD_OVERLAY)
+
+enum {
+  PROP_0,
+  PROP_OPACITY,
+  PROP_COLORMAP,
+  PROP_DRAW,
+  PROP_HEATMAP_MAX,
+  PROP_METADATA_ONLY,
+  PROP_JSON_LOCATION,
+  PROP_JSON_CONTOURS,
+  PROP_SOURCE
+};
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
+
+static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) ? g_value_get_string(v) : ""; }
+
+static void gst_advad_overlay_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ADVAD_OVERLAY(object);
+  GST_OBJECT_LOCK(self);
+  OverlaySettings& s = self->st->settings;
+  gboolean passthrough = s.metadata_only;
+  switch (id) {
+    case PROP_OPACITY: s.opacity = g_value_get_double(value); break;
+    case PROP_COLORMAP: s.colormap = static_cast<GstAdvadColormap>(g_value_get_enum(value)); break;
+    case PROP_DRAW:
+      s.draw = g_value_get_flags(value);
+      s.draw_set = true;
+      break;
+    case PROP_HEATMAP_MAX: s.heatmap_max = g_value_get_double(value); break;
+    case PROP_METADATA_ONLY: s.metadata_only = passthrough = g_value_get_boolean(value); break;
+    case PROP_JSON_LOCATION: s.json_location = str_or_empty(value); break;
+    case PROP_JSON_CONTOURS: s.json_contours = g_value_get_boolean(value); break;
+    case PROP_SOURCE: s.source = str_or_empty(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+  // metadata-only: the buffer is neither made writable nor mapped for writing.
+  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), passthrough);
+}
+
+static void gst_advad_overlay_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ADVAD_OVERLAY(object);
+  GST_OBJECT_LOCK(self);
+  const OverlaySettings& s = self->st->settings;
+  switch (id) {
+    case PROP_OPACITY: g_value_set_double(value, s.opacity); break;
+    case PROP_COLORMAP: g_value_set_enum(value, s.colormap); break;
+    case PROP_DRAW: g_value_set_flags(value, s.draw); break;
+    case PROP_HEATMAP_MAX: g_value_set_double(value, s.heatmap_max); break;
+    case PROP_METADATA_ONLY: g_value_set_boolean(value, s.metadata_only); break;
+    case PROP_JSON_LOCATION: g_value_set_string(value, s.json_location.c_str()); break;
+    case PROP_JSON_CONTOURS: g_value_set_boolean(value, s.json_contours); break;
+    case PROP_SOURCE: g_value_set_string(value, s.source.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean gst_advad_overlay_start(GstBaseTransform* trans) {
+  auto* self = GST_ADVAD_OVERLAY(trans);
+  OverlayState* st = self->st;
+  GST_OBJECT_LOCK(self);
+  const std::string location = st->settings.json_location;
+  GST_OBJECT_UNLOCK(self);
+  st->frames = 0;
+  if (location.empty()) return TRUE;
+  if (location == "-") {
+    st->json = stdout;
+    st->json_is_stdout = true;
+    return TRUE;
+  }
+  st->json = std::fopen(location.c_str(), "w");
+  if (!st->json) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Cannot write JSON lines to '%s': %s", location.c_str(),
+                                                   std::strerror(errno)),
+                      ("Check that the folder of 'json-location' exists and is writable."));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean gst_advad_overlay_stop(GstBaseTransform* trans) {
+  OverlayState* st = GST_ADVAD_OVERLAY(trans)->st;
+  if (st->json && !st->json_is_stdout) std::fclose(st->json);
+  st->json = nullptr;
+  st->json_is_stdout = false;
+  return TRUE;
+}
+
+static gboolean gst_advad_overlay_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  OverlayState* st = GST_ADVAD_OVERLAY(trans)->st;
+  return gst_video_info_from_caps(&st->info, incaps) &&
+         advad_pixel_format(GST_VIDEO_INFO_FORMAT(&st->info), &st->format);
+}
+
+static advad::FrameRecord frame_record(GstBuffer* buf, const OverlayState* st, const AdvadFrameResult* res,
+                                       guint64 own_count, const OverlaySettings& s) {
+  advad::FrameRecord r;
+  r.frame = res ? res->frame_number : own_count;
+  if (GST_BUFFER_PTS_IS_VALID(buf)) r.pts_ns = static_cast<std::int64_t>(GST_BUFFER_PTS(buf));
+  r.wall_time = advad::wall_clock_now();
+  r.source = s.source;
+  r.width = GST_VIDEO_INFO_WIDTH(&st->info);
+  r.height = GST_VIDEO_INFO_HEIGHT(&st->info);
+  r.with_contours = s.json_contours;
+  if (!res || !res->map) return r;
+  r.scored = true;
+  r.carried = res->carried;
+  r.scored_frame = res->scored_frame;
+  r.score = res->map->score;
+  if (res->detection) {
+    r.score = res->detection->score;
+    r.threshold = res->threshold;
+    r.anomalous = res->detection->anomalous;
+    r.regions = res->detection->regions;
+  }
+  return r;
+}
+
+static advad::OverlayStyle overlay_style(const AdvadFrameResult& res, const OverlaySettings& s) {
+  advad::OverlayStyle style = res.profile ? advad::overlay_style_from(res.profile->overlay) : advad::OverlayStyle();
+  if (s.opacity >= 0) style.opacity = s.opacity;
+  if (s.colormap != GST_ADVAD_COLORMAP_PROFILE) style.colormap = static_cast<advad::Colormap>(s.colormap);
+  if (s.draw_set) {
+    style.heatmap = s.draw & GST_ADVAD_DRAW_HEATMAP;
+    style.contours = s.draw & GST_ADVAD_DRAW_CONTOURS;
+    style.boxes = s.draw & GST_ADVAD_DRAW_BOXES;
+    style.label = s.draw & GST_ADVAD_DRAW_LABEL;
+  }
+  style.full_scale = s.heatmap_max;
+  return style;
+}
+
+static GstFlowReturn gst_advad_overlay_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
+  auto* self = GST_ADVAD_OVERLAY(trans);
+  OverlayState* st = self->st;
+  GST_OBJECT_LOCK(self);
+  const OverlaySettings s = st->settings;
+  GST_OBJECT_UNLOCK(self);
+  const guint64 own_count = st->frames++;
+  const AdvadResultPtr res = gst_advad_meta_get_result(buf);
+  if ((!res || !res->map) && !st->warned_no_result) {
+    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Frames arrive without anomaly results; nothing to draw."),
+                        ("Put advadinfer (and advadpostproc) in front of advadoverlay."));
+    st->warned_no_result = TRUE;
+  }
+  try {
+    if (st->json) {
+      const std::string line = advad::frame_json_line(frame_record(buf, st, res.get(), own_count, s));
+      if (std::fprintf(st->json, "%s\n", line.c_str()) < 0 || std::fflush(st->json) != 0) {
+        GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("Cannot write JSON lines to '%s': %s", s.json_location.c_str(),
+                                                  std::strerror(errno)),
+                          ("Check free space and permissions."));
+        return GST_FLOW_ERROR;
+      }
+    }
+    if (s.metadata_only || !res || !res->map) return GST_FLOW_OK;
+    const advad::OverlayStyle style = overlay_style(*res, s);
+    advad::OverlayContent content;
+    content.map = &res->map->map;
+    content.detection = res->detection.get();
+    content.score = res->map->score;
+    content.threshold = res->detection ? res->threshold : (res->profile ? res->profile->threshold : 0.0);
+    content.carried = res->carried;
+    GstVideoFrame frame;
+    if (!gst_video_frame_map(&frame, &st->info, buf, GST_MAP_READWRITE)) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Cannot map the frame for drawing."), (nullptr));
+      return GST_FLOW_ERROR;
+    }
+    cv::Mat pixels = advad_frame_mat(&frame);
+    try {
+      advad::draw_overlay(pixels, st->format, content, style);
+    } catch (...) {
+      gst_video_frame_unmap(&frame);
+      throw;
+    }
+    gst_video_frame_unmap(&frame);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Overlay failed: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_advad_overlay_query(GstBaseTransform* trans, GstPadDirection dir, GstQuery* query) {
+  auto* self = GST_ADVAD_OVERLAY(trans);
+  if (dir == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+    GstCaps* filter = nullptr;
+    gst_query_parse_caps(query, &filter);
+    GstCaps* supported = gst_static_pad_template_get_caps(&sink_template);
+    advad_warn_unsupported_caps(GST_ELEMENT(self), filter, supported, &self->st->warned_caps);
+    gst_caps_unref(supported);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_advad_overlay_parent_class)->query(trans, dir, query);
+}
+
+static void gst_advad_overlay_finalize(GObject* object) {
+  auto* self = GST_ADVAD_OVERLAY(object);
+  if (self->st->json && !self->st->json_is_stdout) std::fclose(self->st->json);
+  delete self->st;
+  G_OBJECT_CLASS(gst_advad_overlay_parent_class)->finalize(object);
+}
+
+static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_advad_overlay_set_property;
+  gobject_class->get_property = gst_advad_overlay_get_property;
+  gobject_class->finalize = gst_advad_overlay_finalize;
+
+  g_object_class_install_property(
+      gobject_class, PROP_OPACITY,
+      g_param_spec_double("opacity", "Heatmap opacity",
+                          "Opacity of the heatmap blended over the frame, from 0 (invisible) to 1 (opaque); -1 uses "
+                          "the profile's [overlay] opacity.",
+                          -1.0, 1.0, -1.0, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_COLORMAP,
+      g_param_spec_enum("colormap", "Colormap", "Colours of the heatmap, from low to high anomaly score.",
+                        GST_TYPE_ADVAD_COLORMAP, GST_ADVAD_COLORMAP_PROFILE, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_DRAW,
+      g_param_spec_flags("draw", "Draw",
+                         "What to draw onto the frame. Until it is set, the profile's [overlay] switches decide (all "
+                         "on by default).",
+                         GST_TYPE_ADVAD_DRAW, GST_ADVAD_DRAW_ALL, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_HEATMAP_MAX,
+      g_param_spec_double("heatmap-max", "Heatmap full scale",
+                          "Anomaly score drawn with the top colour of the colormap; 0 uses twice the threshold, so "
+                          "the threshold sits in the middle of the colormap.",
+                          0.0, G_MAXDOUBLE, 0.0, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_METADATA_ONLY,
+      g_param_spec_boolean("metadata-only", "Metadata only",
+                           "Do not draw: frames pass through untouched and only the JSON lines are written.", FALSE,
+                           ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_JSON_LOCATION,
+      g_param_spec_string("json-location", "JSON lines file",
+                          "File that receives one JSON line per frame (frame, pts, wall clock, score, verdict, "
+                          "carried, regions); \"-\" writes to standard output, empty writes none.",
+                          "", ADVAD_PARAM_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_JSON_CONTOURS,
+      g_param_spec_boolean("json-contours", "JSON contours",
+                           "Add each region's outer contour points to the JSON lines.", FALSE, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_SOURCE,
+      g_param_spec_string("source", "Source name",
+                          "Free text written as the \"source\" field of every JSON line (for example a camera name); "
+                          "empty leaves the field out.",
+                          "", ADVAD_PARAM_PLAYING));
+
+  gst_element_class_set_static_metadata(
+      element_class, "advad overlay", "Filter/Effect/Video",
+      "Draws the anomaly heatmap, defect contours, boxes and a verdict/score label onto the frame and/or writes one "
+      "JSON line per frame",
+      "advad project");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_advad_overlay_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_advad_overlay_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_advad_overlay_set_caps);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_advad_overlay_transform_ip);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_advad_overlay_query);
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->transform_ip_on_passthrough = TRUE;  // metadata-only still writes JSON
+
+  gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_COLORMAP, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_DRAW, static_cast<GstPluginAPIFlags>(0));
+  GST_DEBUG_CATEGORY_INIT(gst_advad_overlay_debug, "advadoverlay", 0, "advad overlay");
+}
+
+static void gst_advad_overlay_init(GstAdvadOverlay* self) {
+  self->st = new OverlayState();
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

@@ -1,0 +1,356 @@
+// advadpostproc: turns advadinfer's anomaly map into a decision. Threshold,
+// morphology (blur, close, fill holes, erode, min area, foreground gate — as
+// the profile says, with properties overriding it), connected regions; it
+// attaches mask, regions and verdict to the GstAdvadMeta, adds one
+// GstVideoRegionOfInterestMeta of type "defect" per region, and posts an
+// element message "advad-detection" per frame. Pixels pass through untouched.
+#include "gstadvadpostproc.h"
+
+#include <gst/video/gstvideometa.h>
+#include <gst/video/video.h>
+
+#include "advadcommon.h"
+#include "advadenums.h"
+#include "advadmeta.h"
+#include "core/error.h"
+#include "core/postproc.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_advad_postproc_debug);
+#define GST_CAT_DEFAULT gst_advad_postproc_debug
+
+namespace {
+
+struct PostprocSettings {
+  std::string profile;
+  std::string split;
+  double threshold = -1;
+  std::string close_kernel, erode_kernel;
+  gint min_area = -1;
+  GstAdvadSwitch fill_holes = GST_ADVAD_SWITCH_PROFILE;
+  gboolean post_messages = TRUE;
+  gboolean attach_roi = TRUE;
+  guint generation = 0;  // bumped on every change: invalidates the cached detection
+};
+
+}  // namespace
+
+struct PostprocState {
+  PostprocSettings settings;  // guarded by the object lock
+  std::shared_ptr<const advad::Profile> profile;  // own profile (optional)
+  GstVideoInfo info;
+  advad::PixelFormat format = advad::PixelFormat::RGB;
+  // The last detection, reused for frames that carry the same map.
+  const advad::AnomalyMap* cached_map = nullptr;
+  std::shared_ptr<const advad::AnomalyMap> cached_map_owner;
+  guint cached_generation = 0;
+  std::shared_ptr<const advad::Detection> cached_detection;
+  double cached_threshold = 0;
+  gboolean warned_caps = FALSE, warned_no_map = FALSE;
+};
+
+struct _GstAdvadPostproc {
+  GstBaseTransform parent;
+  PostprocState* st;
+};
+
+G_DEFINE_TYPE(GstAdvadPostproc, gst_advad_postproc, GST_TYPE_BASE_TRANSFORM)
+GST_ELEMENT_REGISTER_DEFINE(advadpostproc, "advadpostproc", GST_RANK_NONE, GST_TYPE_ADVAD_POSTPROC)
+
+enum {
+  PROP_0,
+  PROP_PROFILE,
+  PROP_SPLIT,
+  PROP_THRESHOLD,
+  PROP_CLOSE_KERNEL,
+  PROP_ERODE_KERNEL,
+  PROP_MIN_AREA,
+  PROP_FILL_HOLES,
+  PROP_POST_MESSAGES,
+  PROP_ATTACH_ROI
+};
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
+
+static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) ? g_value_get_string(v) : ""; }
+
+static void gst_advad_postproc_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ADVAD_POSTPROC(object);
+  PostprocSettings& s = self->st->settings;
+  if (id == PROP_CLOSE_KERNEL || id == PROP_ERODE_KERNEL) {
+    int w, h;
+    bool set;
+    if (!advad_parse_kernel(str_or_empty(value), &w, &h, &set)) {
+      g_warning("%s: %s='%s' is not a kernel size; use N or WxH (e.g. 5 or 7x3), 0 for off, empty for the profile",
+                GST_OBJECT_NAME(self), pspec->name, g_value_get_string(value));
+      return;
+    }
+  }
+  GST_OBJECT_LOCK(self);
+  switch (id) {
+    case PROP_PROFILE: s.profile = str_or_empty(value); break;
+    case PROP_SPLIT: s.split = str_or_empty(value); break;
+    case PROP_THRESHOLD: s.threshold = g_value_get_double(value); break;
+    case PROP_CLOSE_KERNEL: s.close_kernel = str_or_empty(value); break;
+    case PROP_ERODE_KERNEL: s.erode_kernel = str_or_empty(value); break;
+    case PROP_MIN_AREA: s.min_area = g_value_get_int(value); break;
+    case PROP_FILL_HOLES: s.fill_holes = static_cast<GstAdvadSwitch>(g_value_get_enum(value)); break;
+    case PROP_POST_MESSAGES: s.post_messages = g_value_get_boolean(value); break;
+    case PROP_ATTACH_ROI: s.attach_roi = g_value_get_boolean(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+  }
+  s.generation++;
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_advad_postproc_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_ADVAD_POSTPROC(object);
+  GST_OBJECT_LOCK(self);
+  const PostprocSettings& s = self->st->settings;
+  switch (id) {
+    case PROP_PROFILE: g_value_set_string(value, s.profile.c_str()); break;
+    case PROP_SPLIT: g_value_set_string(value, s.split.c_str()); break;
+    case PROP_THRESHOLD: g_value_set_double(value, s.threshold); break;
+    case PROP_CLOSE_KERNEL: g_value_set_string(value, s.close_kernel.c_str()); break;
+    case PROP_ERODE_KERNEL: g_value_set_string(value, s.erode_kernel.c_str()); break;
+    case PROP_MIN_AREA: g_value_set_int(value, s.min_area); break;
+    case PROP_FILL_HOLES: g_value_set_enum(value, s.fill_holes); break;
+    case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
+    case PROP_ATTACH_ROI: g_value_set_boolean(value, s.attach_roi); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static gboolean gst_advad_postproc_start(GstBaseTransform* trans) {
+  auto* self = GST_ADVAD_POSTPROC(trans);
+  GST_OBJECT_LOCK(self);
+  const std::string path = self->st->settings.profile;
+  GST_OBJECT_UNLOCK(self);
+  self->st->profile.reset();
+  self->st->cached_map = nullptr;
+  self->st->cached_map_owner.reset();
+  self->st->cached_detection.reset();
+  if (path.empty()) return TRUE;  // use the profile that comes with the frames
+  self->st->profile = advad_load_profile(GST_ELEMENT(self), path, false);
+  return self->st->profile != nullptr;
+}
+
+static gboolean gst_advad_postproc_stop(GstBaseTransform* trans) {
+  PostprocState* st = GST_ADVAD_POSTPROC(trans)->st;
+  st->profile.reset();
+  st->cached_map = nullptr;
+  st->cached_map_owner.reset();
+  st->cached_detection.reset();
+  return TRUE;
+}
+
+static gboolean gst_advad_postproc_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  PostprocState* st = GST_ADVAD_POSTPROC(trans)->st;
+  return gst_video_info_from_caps(&st->info, incaps) &&
+         advad_pixel_format(GST_VIDEO_INFO_FORMAT(&st->info), &st->format);
+}
+
+static GstStructure* region_structure(const advad::Region& r) {
+  return gst_structure_new("advad-region", "x", G_TYPE_INT, r.box.x, "y", G_TYPE_INT, r.box.y, "width", G_TYPE_INT,
+                           r.box.width, "height", G_TYPE_INT, r.box.height, "area", G_TYPE_INT, r.area,
+                           "max-score", G_TYPE_DOUBLE, static_cast<double>(r.max_score), "mean-score", G_TYPE_DOUBLE,
+                           static_cast<double>(r.mean_score), nullptr);
+}
+
+static void post_detection_message(GstAdvadPostproc* self, GstBuffer* buf, const AdvadFrameResult& res) {
+  const advad::Detection& det = *res.detection;
+  GValue regions = G_VALUE_INIT;
+  gst_value_array_init(&regions, det.regions.size());
+  for (const auto& r : det.regions) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&v, region_structure(r));
+    gst_value_array_append_and_take_value(&regions, &v);
+  }
+  GstStructure* s = gst_structure_new(
+      "advad-detection", "frame", G_TYPE_UINT64, res.frame_number, "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(buf),
+      "score", G_TYPE_DOUBLE, static_cast<double>(det.score), "threshold", G_TYPE_DOUBLE, res.threshold, "verdict",
+      G_TYPE_STRING, det.anomalous ? "defect" : "ok", "anomalous", G_TYPE_BOOLEAN, det.anomalous, "carried",
+      G_TYPE_BOOLEAN, res.carried, "scored-frame", G_TYPE_UINT64, res.scored_frame, nullptr);
+  gst_structure_take_value(s, "regions", &regions);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+static void attach_rois(GstBuffer* buf, const advad::Detection& det) {
+  int id = 0;
+  for (const auto& r : det.regions) {
+    GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(
+        buf, "defect", static_cast<guint>(r.box.x), static_cast<guint>(r.box.y), static_cast<guint>(r.box.width),
+        static_cast<guint>(r.box.height));
+    roi->id = id++;
+    gst_video_region_of_interest_meta_add_param(roi, region_structure(r));
+  }
+}
+
+static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
+  auto* self = GST_ADVAD_POSTPROC(trans);
+  PostprocState* st = self->st;
+  GST_OBJECT_LOCK(self);
+  const PostprocSettings s = st->settings;
+  GST_OBJECT_UNLOCK(self);
+
+  auto result = gst_advad_meta_copy_result(buf);
+  if (!result->map) {
+    if (!st->warned_no_map) {
+      GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Frames arrive without an anomaly map; passing them on unchanged."),
+                          ("Put advadinfer in front of advadpostproc."));
+      st->warned_no_map = TRUE;
+    }
+    return GST_FLOW_OK;
+  }
+  const advad::Profile* profile = st->profile ? st->profile.get() : result->profile.get();
+  if (!profile) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No profile for post-processing."),
+                      ("Set advadpostproc's 'profile' property."));
+    return GST_FLOW_ERROR;
+  }
+
+  if (st->cached_detection && st->cached_map == result->map.get() && st->cached_generation == s.generation) {
+    result->detection = st->cached_detection;
+    result->threshold = st->cached_threshold;
+  } else {
+    advad::PostprocSpec spec = profile->post_for(s.split);
+    bool set = false;
+    advad_parse_kernel(s.close_kernel, &spec.close_w, &spec.close_h, &set);  // validated in set_property
+    advad_parse_kernel(s.erode_kernel, &spec.erode_w, &spec.erode_h, &set);
+    if (s.min_area >= 0) spec.min_area = s.min_area;
+    if (s.fill_holes != GST_ADVAD_SWITCH_PROFILE) spec.fill_holes = s.fill_holes == GST_ADVAD_SWITCH_ON;
+    const double threshold = s.threshold >= 0 ? s.threshold : profile->threshold_for(s.split);
+    try {
+      cv::Mat rgb;
+      GstVideoFrame frame;
+      if (spec.foreground_gate) {
+        if (!gst_video_frame_map(&frame, &st->info, buf, GST_MAP_READ)) return GST_FLOW_ERROR;
+        rgb = advad::to_rgb(advad_frame_mat(&frame), st->format);  // a copy: safe after unmap
+        gst_video_frame_unmap(&frame);
+      }
+      result->detection = std::make_shared<const advad::Detection>(
+          advad::postprocess(result->map->map, result->map->score, threshold, spec, rgb));
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Post-processing failed: %s", e.what()), (nullptr));
+      return GST_FLOW_ERROR;
+    }
+    result->threshold = threshold;
+    st->cached_map = result->map.get();
+    st->cached_map_owner = result->map;
+    st->cached_generation = s.generation;
+    st->cached_detection = result->detection;
+    st->cached_threshold = threshold;
+  }
+  GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": %s, %zu regions", result->frame_number,
+                 result->detection->anomalous ? "defect" : "ok", result->detection->regions.size());
+  if (s.attach_roi) attach_rois(buf, *result->detection);
+  if (s.post_messages) post_detection_message(self, buf, *result);
+  gst_advad_meta_set_result(buf, std::move(result));
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_advad_postproc_query(GstBaseTransform* trans, GstPadDirection dir, GstQuery* query) {
+  auto* self = GST_ADVAD_POSTPROC(trans);
+  if (dir == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+    GstCaps* filter = nullptr;
+    gst_query_parse_caps(query, &filter);
+    GstCaps* supported = gst_static_pad_template_get_caps(&sink_template);
+    advad_warn_unsupported_caps(GST_ELEMENT(self), filter, supported, &self->st->warned_caps);
+    gst_caps_unref(supported);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_advad_postproc_parent_class)->query(trans, dir, query);
+}
+
+static void gst_advad_postproc_finalize(GObject* object) {
+  delete GST_ADVAD_POSTPROC(object)->st;
+  G_OBJECT_CLASS(gst_advad_postproc_parent_class)->finalize(object);
+}
+
+static void gst_advad_postproc_class_init(GstAdvadPostprocClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_advad_postproc_set_property;
+  gobject_class->get_property = gst_advad_postproc_get_property;
+  gobject_class->finalize = gst_advad_postproc_finalize;
+
+  g_object_class_install_property(
+      gobject_class, PROP_PROFILE,
+      g_param_spec_string("profile", "Profile",
+                          "Category profile (.ini) or model package folder whose [threshold] and [postproc] groups "
+                          "to use; empty uses the profile advadinfer scored the frame with.",
+                          "", ADVAD_PARAM_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_SPLIT,
+      g_param_spec_string("split", "Split",
+                          "Name of a per-split threshold / post-processing set in the profile (for example "
+                          "test_private_mixed); empty uses the profile's defaults.",
+                          "", ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_THRESHOLD,
+      g_param_spec_double("threshold", "Threshold",
+                          "Anomaly score (in the model's score units) at and above which a pixel is defective; -1 "
+                          "uses the profile's threshold for the selected split.",
+                          -1.0, G_MAXDOUBLE, -1.0, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_CLOSE_KERNEL,
+      g_param_spec_string("close-kernel", "Closing kernel",
+                          "Rectangular morphological closing kernel as N (N x N) or WxH pixels; 0 turns closing off, "
+                          "empty uses the profile.",
+                          "", ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_ERODE_KERNEL,
+      g_param_spec_string("erode-kernel", "Erosion kernel",
+                          "Rectangular erosion kernel as N (N x N) or WxH pixels; 0 turns erosion off, empty uses the "
+                          "profile.",
+                          "", ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_AREA,
+      g_param_spec_int("min-area", "Minimum area",
+                       "Defect regions smaller than this many pixels are dropped; 0 keeps all, -1 uses the profile.",
+                       -1, G_MAXINT, -1, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_FILL_HOLES,
+      g_param_spec_enum("fill-holes", "Fill holes",
+                        "Whether holes inside defect regions are filled after closing.", GST_TYPE_ADVAD_SWITCH,
+                        GST_ADVAD_SWITCH_PROFILE, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean("post-messages", "Post messages",
+                           "Post an element message named advad-detection on the bus for every frame, with frame, "
+                           "timestamp, score, threshold, verdict, carried and the regions.",
+                           TRUE, ADVAD_PARAM_PLAYING));
+  g_object_class_install_property(
+      gobject_class, PROP_ATTACH_ROI,
+      g_param_spec_boolean("attach-roi", "Attach ROI metas",
+                           "Add a GstVideoRegionOfInterestMeta of type \"defect\" per region (with an advad-region "
+                           "parameter structure) so standard elements can read the detections.",
+                           TRUE, ADVAD_PARAM_PLAYING));
+
+  gst_element_class_set_static_metadata(
+      element_class, "advad post-processing", "Filter/Analyzer/Video",
+      "Thresholds and cleans the anomaly map (morphology, minimum area), finds defect regions, attaches mask, regions, "
+      "verdict and ROI metas, and posts one advad-detection bus message per frame",
+      "advad project");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_advad_postproc_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_advad_postproc_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_advad_postproc_set_caps);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_advad_postproc_transform_ip);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_advad_postproc_query);
+  trans_class->passthrough_on_same_caps = FALSE;
+
+  gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_SWITCH, static_cast<GstPluginAPIFlags>(0));
+  GST_DEBUG_CATEGORY_INIT(gst_advad_postproc_debug, "advadpostproc", 0, "advad post-processing");
+}
+
+static void gst_advad_postproc_init(GstAdvadPostproc* self) {
+  self->st = new PostprocState();
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

@@ -1,0 +1,46 @@
+#include "render/frame_scorer.h"
+
+#include <chrono>
+
+#include "core/error.h"
+
+namespace advad {
+
+FrameScorer::FrameScorer(std::shared_ptr<const Profile> profile, std::unique_ptr<Model> model, int batch_size)
+    : profile_(std::move(profile)), model_(std::move(model)), batch_size_(batch_size < 0 ? 0 : batch_size) {}
+
+AnomalyMap FrameScorer::score(const cv::Mat& frame, PixelFormat format, const TileLayout& layout) {
+  if (frame.cols != layout.frame_width || frame.rows != layout.frame_height)
+    throw InputError("frame is " + std::to_string(frame.cols) + "x" + std::to_string(frame.rows) +
+                     " but the tile layout was made for " + std::to_string(layout.frame_width) + "x" +
+                     std::to_string(layout.frame_height));
+  const cv::Mat rgb = to_rgb(frame, format);
+  const torch::Tensor batch = make_batch(rgb, layout, profile_->input, model_->device());
+  const int64_t n = batch.size(0);
+  const int64_t step = batch_size_ > 0 ? batch_size_ : n;
+  std::vector<torch::Tensor> maps;
+  std::vector<float> scores;
+  for (int64_t start = 0; start < n; start += step) {
+    const int64_t len = std::min(step, n - start);
+    std::vector<cv::Size> sizes;
+    for (int64_t i = start; i < start + len; ++i) sizes.push_back(layout.tiles[static_cast<size_t>(i)].rect.size());
+    ScoredBatch out = model_->score(batch.narrow(0, start, len), sizes);
+    if (out.maps.size() != static_cast<size_t>(len) || out.scores.size() != static_cast<size_t>(len))
+      throw ModelError(model_->describe() + ": returned " + std::to_string(out.maps.size()) + " maps for " +
+                       std::to_string(len) + " tiles");
+    for (auto& m : out.maps) maps.push_back(std::move(m));
+    scores.insert(scores.end(), out.scores.begin(), out.scores.end());
+  }
+  return stitch(maps, scores, layout);
+}
+
+double FrameScorer::warm_up() {
+  const int w = profile_->input.width, h = profile_->input.height;
+  const TileLayout layout = make_tile_layout(w, h, profile_->tiling);
+  const cv::Mat black(h, w, CV_8UC3, cv::Scalar::all(0));
+  const auto t0 = std::chrono::steady_clock::now();
+  score(black, PixelFormat::RGB, layout);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace advad
