@@ -15,6 +15,13 @@ namespace advad {
 
 namespace {
 
+// The useful line of a TorchScript error (its traceback is many lines long).
+std::string short_error(const std::string& msg) {
+  auto at = msg.rfind("Error: ");
+  std::string line = at == std::string::npos ? msg : msg.substr(msg.rfind('\n', at) + 1);
+  return line.substr(0, line.find('\n'));
+}
+
 std::string shape_str(const torch::Tensor& t) {
   std::ostringstream os;
   os << t.sizes() << " " << t.dtype();
@@ -30,9 +37,9 @@ class TorchScriptModel : public Model {
                        "or `advad make-demo`)");
     try {
       module_ = torch::jit::load(file_, device_);
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
       throw ModelError("TorchScript model '" + file_ + "' cannot be loaded (corrupt or not a TorchScript archive): " +
-                       e.msg().substr(0, e.msg().find('\n')));
+                       short_error(e.what()));
     }
     module_.eval();
     if (dtype_ != torch::kFloat32) module_.to(dtype_);
@@ -49,9 +56,9 @@ class TorchScriptModel : public Model {
     torch::jit::IValue out;
     try {
       out = module_.forward({batch.to(device_, dtype_)});
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {  // c10::Error and the interpreter's JITException
       throw ModelError("TorchScript model '" + file_ + "' failed on input " + shape_str(batch) + ": " +
-                       e.msg().substr(0, e.msg().find('\n')));
+                       short_error(e.what()));
     }
     const std::string expected = "expected a float tensor [" + std::to_string(B) + ",1,h,w] or [" + std::to_string(B) + ",h,w]";
     if (!out.isTensor()) throw ModelError("TorchScript model '" + file_ + "' returned a " + out.tagKind() + ", " + expected);
