@@ -31,7 +31,8 @@ void load_part(torch::nn::Module& module, StateDict sd, const std::string& what,
   std::ostringstream bad_shapes;
   for (const auto& [name, t] : expected_entries(module)) {
     if (!sd.has(name)) {
-      if (name.size() > 20 && name.compare(name.size() - 20, 20, "num_batches_tracked") == 0) {
+      static const std::string counter = "num_batches_tracked";
+      if (name.size() >= counter.size() && name.compare(name.size() - counter.size(), counter.size(), counter) == 0) {
         sd.keys.push_back(name);
         sd.tensors[name] = torch::zeros({}, torch::kLong);
         continue;
