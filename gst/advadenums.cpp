@@ -19,20 +19,25 @@ const char* gst_advad_precision_name(GstAdvadPrecision p) {
   }
 }
 
+// The OpenCV colormaps a profile's [overlay] colormap key accepts.
+static const char* const kColormaps[] = {"jet",    "turbo", "inferno", "magma",  "plasma", "viridis", "cividis",
+                                         "hot",    "bone",  "parula",  "autumn", "winter", "rainbow", "ocean",
+                                         "summer", "spring", "cool",   "hsv",    "pink",   "twilight"};
+constexpr int kNumColormaps = sizeof(kColormaps) / sizeof(kColormaps[0]);
+
+const char* gst_advad_colormap_nick(int value) {
+  return value >= 0 && value < kNumColormaps ? kColormaps[value] : nullptr;
+}
+
 GType gst_advad_colormap_get_type(void) {
   static GType type = 0;
-  static const GEnumValue values[] = {{GST_ADVAD_COLORMAP_PROFILE, "The profile's [overlay] colormap", "profile"},
-                                      {GST_ADVAD_COLORMAP_JET, "Jet (blue-cyan-yellow-red)", "jet"},
-                                      {GST_ADVAD_COLORMAP_TURBO, "Turbo (improved jet)", "turbo"},
-                                      {GST_ADVAD_COLORMAP_INFERNO, "Inferno (black-red-yellow)", "inferno"},
-                                      {GST_ADVAD_COLORMAP_MAGMA, "Magma (black-purple-white)", "magma"},
-                                      {GST_ADVAD_COLORMAP_PLASMA, "Plasma (blue-purple-yellow)", "plasma"},
-                                      {GST_ADVAD_COLORMAP_VIRIDIS, "Viridis (purple-green-yellow)", "viridis"},
-                                      {GST_ADVAD_COLORMAP_HOT, "Hot (black-red-yellow-white)", "hot"},
-                                      {GST_ADVAD_COLORMAP_BONE, "Bone (black-blue-white)", "bone"},
-                                      {GST_ADVAD_COLORMAP_GRAY, "Gray ramp", "gray"},
-                                      {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAdvadColormap", values));
+  static GEnumValue values[kNumColormaps + 2];
+  if (g_once_init_enter(&type)) {
+    values[0] = {GST_ADVAD_COLORMAP_PROFILE, "The profile's [overlay] colormap", "profile"};
+    for (int i = 0; i < kNumColormaps; ++i) values[i + 1] = {i, kColormaps[i], kColormaps[i]};
+    values[kNumColormaps + 1] = {0, nullptr, nullptr};
+    g_once_init_leave(&type, g_enum_register_static("GstAdvadColormap", values));
+  }
   return type;
 }
 

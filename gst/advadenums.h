@@ -8,20 +8,11 @@ GType gst_advad_precision_get_type(void);
 #define GST_TYPE_ADVAD_PRECISION (gst_advad_precision_get_type())
 const char* gst_advad_precision_name(GstAdvadPrecision p);  // "fp32" | "fp16" | "bf16"
 
-// -1 = take it from the profile; otherwise index into advad::colormap_names().
-enum GstAdvadColormap {
-  GST_ADVAD_COLORMAP_PROFILE = -1,
-  GST_ADVAD_COLORMAP_JET = 0,
-  GST_ADVAD_COLORMAP_TURBO,
-  GST_ADVAD_COLORMAP_INFERNO,
-  GST_ADVAD_COLORMAP_MAGMA,
-  GST_ADVAD_COLORMAP_PLASMA,
-  GST_ADVAD_COLORMAP_VIRIDIS,
-  GST_ADVAD_COLORMAP_HOT,
-  GST_ADVAD_COLORMAP_BONE,
-  GST_ADVAD_COLORMAP_GRAY,
-};
+// -1 = take it from the profile; otherwise an index into
+// gst_advad_colormap_nick(), whose names advad::colormap_id() resolves.
+enum { GST_ADVAD_COLORMAP_PROFILE = -1 };
 GType gst_advad_colormap_get_type(void);
+const char* gst_advad_colormap_nick(int value);  // null for "profile"
 #define GST_TYPE_ADVAD_COLORMAP (gst_advad_colormap_get_type())
 
 // A yes/no setting that can also defer to the profile.

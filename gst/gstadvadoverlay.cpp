@@ -15,7 +15,6 @@
 #include "advadenums.h"
 #include "advadmeta.h"
 #include "core/error.h"
-#include "render/colormap.h"
 #include "render/frame_json.h"
 #include "render/overlay.h"
 
@@ -26,7 +25,7 @@ namespace {
 
 struct OverlaySettings {
   double opacity = -1;
-  GstAdvadColormap colormap = GST_ADVAD_COLORMAP_PROFILE;
+  gint colormap = GST_ADVAD_COLORMAP_PROFILE;
   guint draw = GST_ADVAD_DRAW_ALL;
   bool draw_set = false;  // draw given explicitly: overrides the profile's [overlay] switches
   double heatmap_max = 0;
@@ -82,7 +81,7 @@ static void gst_advad_overlay_set_property(GObject* object, guint id, const GVal
   gboolean passthrough = s.metadata_only;
   switch (id) {
     case PROP_OPACITY: s.opacity = g_value_get_double(value); break;
-    case PROP_COLORMAP: s.colormap = static_cast<GstAdvadColormap>(g_value_get_enum(value)); break;
+    case PROP_COLORMAP: s.colormap = g_value_get_enum(value); break;
     case PROP_DRAW:
       s.draw = g_value_get_flags(value);
       s.draw_set = true;
@@ -181,7 +180,7 @@ static advad::FrameRecord frame_record(GstBuffer* buf, const OverlayState* st, c
 static advad::OverlayStyle overlay_style(const AdvadFrameResult& res, const OverlaySettings& s) {
   advad::OverlayStyle style = res.profile ? advad::overlay_style_from(res.profile->overlay) : advad::OverlayStyle();
   if (s.opacity >= 0) style.opacity = s.opacity;
-  if (s.colormap != GST_ADVAD_COLORMAP_PROFILE) style.colormap = static_cast<advad::Colormap>(s.colormap);
+  if (const char* name = gst_advad_colormap_nick(s.colormap)) style.colormap = advad::colormap_id(name);
   if (s.draw_set) {
     style.heatmap = s.draw & GST_ADVAD_DRAW_HEATMAP;
     style.contours = s.draw & GST_ADVAD_DRAW_CONTOURS;

@@ -62,11 +62,7 @@ void blend_heatmap(cv::Mat& bgr, const cv::Mat& map, double threshold, const Ove
   cv::Mat levels;
   m.convertTo(levels, CV_8U, 255.0 / scale);  // saturates outside [0, scale]
   cv::Mat colour;
-  const int cmap = opencv_colormap(style.colormap);
-  if (cmap < 0)
-    cv::cvtColor(levels, colour, cv::COLOR_GRAY2BGR);
-  else
-    cv::applyColorMap(levels, colour, cmap);
+  cv::applyColorMap(levels, colour, style.colormap);
   const double a = std::clamp(style.opacity, 0.0, 1.0);
   cv::addWeighted(bgr, 1.0 - a, colour, a, 0.0, bgr);
 }
@@ -92,7 +88,7 @@ void draw_label(cv::Mat& bgr, const OverlayContent& c) {
 OverlayStyle overlay_style_from(const OverlaySpec& spec) {
   OverlayStyle s;
   s.opacity = spec.opacity;
-  s.colormap = parse_colormap(spec.colormap);
+  s.colormap = colormap_id(spec.colormap);
   s.heatmap = spec.heatmap;
   s.contours = spec.contours;
   s.boxes = spec.boxes;

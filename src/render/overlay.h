@@ -3,18 +3,18 @@
 // boxes, and a score/verdict label.
 #pragma once
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 
 #include "core/postproc.h"
 #include "core/profile.h"
 #include "core/tile_layout.h"
-#include "render/colormap.h"
 
 namespace advad {
 
 struct OverlayStyle {
   double opacity = 0.45;  // heatmap alpha in [0, 1]
-  Colormap colormap = Colormap::Jet;
+  int colormap = cv::COLORMAP_JET;  // cv::COLORMAP_* id, see advad::colormap_id()
   bool heatmap = true;
   bool contours = true;
   bool boxes = true;
@@ -24,7 +24,7 @@ struct OverlayStyle {
   double full_scale = 0.0;
 };
 
-// The style a profile's [overlay] group asks for. Throws InputError on an
+// The style a profile's [overlay] group asks for. Throws ProfileError on an
 // unknown colormap name.
 OverlayStyle overlay_style_from(const OverlaySpec& spec);
 

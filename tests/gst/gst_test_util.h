@@ -1,0 +1,64 @@
+// Helpers for the advad GStreamer tests: a demo model package in a temp
+// folder, frames in any supported format, bus waiting with timeouts.
+#pragma once
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "core/demo_model.h"
+
+namespace advad::gsttest {
+
+// gst_init once, and fail loudly if the build tree's plugin is not the one
+// the registry found.
+void init_gstreamer();
+
+// A fresh folder under the system temp dir, removed with the object.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  std::string file(const std::string& name) const;
+  std::string write(const std::string& name, const std::string& text) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The demo package (TorchScript scorer + profile.ini, 2x2 tiles), written
+// once per test process. Returns the profile path.
+const std::string& demo_profile_path();
+const std::string& demo_package_dir();
+
+// The formats every element must take.
+const std::vector<std::string>& all_formats();
+
+// Converts an 8-bit RGB frame to `format` (alpha/x bytes 255) and wraps it in
+// a buffer with the default GStreamer strides.
+GstBuffer* frame_buffer(const cv::Mat& rgb, const std::string& format, GstClockTime pts = GST_CLOCK_TIME_NONE,
+                        GstClockTime duration = GST_CLOCK_TIME_NONE);
+std::string video_caps(const std::string& format, int w, int h, int fps = 10);
+
+// Copy of a buffer's bytes (to compare pixels before/after).
+std::vector<guint8> buffer_bytes(GstBuffer* buf);
+
+// Runs a launched pipeline until EOS or ERROR (or the timeout); returns the
+// first ERROR message (caller unrefs) or null on EOS. Collects element
+// messages named `element_message` and WARNING texts on the way.
+struct BusRun {
+  GstMessage* error = nullptr;
+  bool eos = false;
+  bool timed_out = false;
+  std::vector<GstStructure*> element_messages;  // owned copies
+  std::vector<std::string> warnings;
+  ~BusRun();
+  std::string error_text() const;  // message + debug text of the error
+};
+void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message = "advad-detection",
+                  double timeout_s = 60);
+
+}  // namespace advad::gsttest
