@@ -1,0 +1,107 @@
+// advad::Model backend for INP-Former: profile -> network on a device, batch
+// of tiles -> one map per tile (official or seed map path) and a score.
+#include <cmath>
+#include <sstream>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "inpformer/anomaly_map.h"
+#include "inpformer/inpformer_package.h"
+
+namespace advad {
+
+namespace {
+
+using namespace inpformer;
+
+class InpFormerModel : public Model {
+ public:
+  InpFormerModel(const Profile& p, const ModelOptions& o) : profile_(p), device_(resolve_device(o.device)) {
+    if (o.precision == "fp16") dtype_ = torch::kFloat16;
+    else if (o.precision == "bf16") dtype_ = torch::kBFloat16;
+    else if (o.precision != "fp32")
+      throw ModelError("precision '" + o.precision + "' is not one of fp32, fp16, bf16");
+    if (dtype_ != torch::kFloat32 && !device_.is_cuda())
+      throw ModelError("precision " + o.precision + " needs a CUDA device (got " + device_.str() +
+                       "); use precision fp32 on the CPU");
+    auto loaded = load_inpformer(p, /*trim_encoder=*/true);
+    net_ = loaded.net;
+    map_ = loaded.map;
+    weights_ = loaded.weights_path;
+    net_->eval();
+    net_->to(device_, dtype_);
+  }
+
+  ScoredBatch score(const torch::Tensor& batch, const std::vector<cv::Size>& out_sizes) override {
+    if (batch.dim() != 4 || batch.size(0) != static_cast<int64_t>(out_sizes.size()))
+      throw InputError("INP-Former: batch of " + std::to_string(batch.dim() == 4 ? batch.size(0) : -1) +
+                       " tiles but " + std::to_string(out_sizes.size()) + " output sizes");
+    torch::NoGradGuard ng;
+    auto out = net_->forward(batch.to(device_, dtype_));
+    auto gm = group_maps(out);  // float32 [B,G,gh,gw]
+    ScoredBatch r;
+    const int64_t B = batch.size(0);
+    if (map_.path == MapPath::Seed) {
+      for (int64_t b = 0; b < B; ++b) {
+        auto [m, s] = seed_tile_map(gm[b], out_sizes[b].height, out_sizes[b].width, map_.score_ratio);
+        r.maps.push_back(m);
+        r.scores.push_back(s);
+      }
+      return r;
+    }
+    auto st = official_map(gm, batch.size(2), batch.size(3), map_.map_size, map_.score_ratio);
+    for (int64_t b = 0; b < B; ++b) {
+      r.maps.push_back(place_official(st.map[b], out_sizes[b]));
+      r.scores.push_back(st.score[b].item<float>());
+    }
+    return r;
+  }
+
+  torch::Device device() const override { return device_; }
+
+  std::string describe() const override {
+    std::ostringstream o;
+    o << "inpformer " << net_->cfg.describe() << ", input " << profile_.input.width << "x" << profile_.input.height
+      << (profile_.input.crop ? " crop " + std::to_string(profile_.input.crop) : std::string())
+      << ", " << (map_.path == MapPath::Seed ? "seed" : "official") << " map, " << device_.str() << ", "
+      << (dtype_ == torch::kFloat32 ? "fp32" : dtype_ == torch::kFloat16 ? "fp16" : "bf16") << ", weights " << weights_;
+    return o.str();
+  }
+
+ private:
+  // The official map covers the centre crop of the resized tile: scale it to
+  // that region of the tile (bilinear, align_corners=False); pixels the model
+  // never saw (outside the crop) get 0.
+  torch::Tensor place_official(const torch::Tensor& m /*[1,R,R]*/, cv::Size size) const {
+    const auto& in = profile_.input;
+    auto resize = [](const torch::Tensor& x, int64_t h, int64_t w) {
+      return at::upsample_bilinear2d(x.unsqueeze(0), {h, w}, false)[0][0];
+    };
+    if (in.crop <= 0) return resize(m, size.height, size.width);
+    const double x0 = std::lround((in.width - in.crop) / 2.0), y0 = std::lround((in.height - in.crop) / 2.0);
+    const int cx0 = static_cast<int>(std::lround(x0 * size.width / in.width));
+    const int cy0 = static_cast<int>(std::lround(y0 * size.height / in.height));
+    const int cx1 = static_cast<int>(std::lround((x0 + in.crop) * size.width / in.width));
+    const int cy1 = static_cast<int>(std::lround((y0 + in.crop) * size.height / in.height));
+    auto full = torch::zeros({size.height, size.width}, m.options());
+    if (cx1 > cx0 && cy1 > cy0)
+      full.slice(0, cy0, cy1).slice(1, cx0, cx1).copy_(resize(m, cy1 - cy0, cx1 - cx0));
+    return full;
+  }
+
+  Profile profile_;
+  torch::Device device_;
+  torch::ScalarType dtype_ = torch::kFloat32;
+  InpFormerNet net_{nullptr};
+  MapSettings map_;
+  std::string weights_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> create_inpformer_model(const Profile& profile, const ModelOptions& options) {
+  return std::make_unique<InpFormerModel>(profile, options);
+}
+
+}  // namespace advad

@@ -1,0 +1,211 @@
+#include "inpformer/inpformer_package.h"
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "inpformer/inpformer_weights.h"
+#include "io/state_dict.h"
+
+namespace fs = std::filesystem;
+
+namespace advad::inpformer {
+
+namespace {
+
+const std::vector<std::string> kKeys = {"encoder", "embed_dim", "depth", "heads", "registers", "taps", "inps",
+                                        "decoder_blocks", "groups", "map_path", "map_size", "score_ratio"};
+
+std::string join(const std::vector<int>& v, const char* sep = ",") {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + std::to_string(v[i]);
+  return s;
+}
+
+struct GroupReader {
+  const std::string& file;
+  [[noreturn]] void fail(const std::string& key, const std::string& msg) const {
+    throw ProfileError(file + ": [inpformer] " + key + ": " + msg);
+  }
+  int integer(const std::string& key, const std::string& v, int lo, int hi) const {
+    try {
+      size_t pos = 0;
+      int x = std::stoi(v, &pos);
+      if (pos != v.size()) throw std::invalid_argument(v);
+      if (x < lo || x > hi) fail(key, "value " + v + " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      return x;
+    } catch (const std::logic_error&) {
+      fail(key, "'" + v + "' is not an integer");
+    }
+  }
+  std::vector<int> list(const std::string& key, const std::string& v) const {
+    std::vector<int> r;
+    std::stringstream ss(v);
+    for (std::string tok; std::getline(ss, tok, ',');) {
+      tok.erase(0, tok.find_first_not_of(" \t"));
+      tok.erase(tok.find_last_not_of(" \t") + 1);
+      r.push_back(integer(key, tok, 0, 1000));
+    }
+    if (r.empty()) fail(key, "empty list; give comma-separated integers");
+    return r;
+  }
+};
+
+}  // namespace
+
+InpFormerSpec parse_inpformer_group(const std::map<std::string, std::string>& group, const std::string& file,
+                                    int crop, InpFormerConfig base, const MapSettings* base_map) {
+  GroupReader r{file};
+  for (const auto& [k, v] : group)
+    if (std::find(kKeys.begin(), kKeys.end(), k) == kKeys.end()) {
+      std::string acc;
+      for (auto& a : kKeys) acc += (acc.empty() ? "" : ", ") + a;
+      r.fail(k, "unknown key; accepted keys: " + acc);
+    }
+  auto get = [&](const std::string& k) -> const std::string* {
+    auto it = group.find(k);
+    return it == group.end() ? nullptr : &it->second;
+  };
+  InpFormerSpec s;
+  s.cfg = base;
+  if (base_map) s.map = *base_map;
+  else s.map.path = crop > 0 ? MapPath::Official : MapPath::Seed;
+  // Architecture keys must agree with the base (the weights' shapes).
+  auto arch = [&](const std::string& key, int& field, int lo) {
+    if (auto v = get(key)) {
+      int x = r.integer(key, *v, lo, 100000);
+      if (x != field)
+        r.fail(key, std::to_string(x) + " does not match the weights, which have " + std::to_string(field));
+    }
+  };
+  if (auto v = get("encoder")) {
+    if (*v != "custom") {
+      InpFormerConfig p;
+      try {
+        p = preset_config(*v, base.registers);
+      } catch (const ModelError&) {
+        r.fail("encoder", "'" + *v + "' is not one of vit_small, vit_base, vit_large, custom");
+      }
+      if (p.embed_dim != base.embed_dim || p.heads != base.heads || p.depth < base.depth)
+        r.fail("encoder", *v + " does not match the weights (" + base.describe() + ")");
+    }
+  }
+  arch("embed_dim", s.cfg.embed_dim, 1);
+  arch("heads", s.cfg.heads, 1);
+  arch("registers", s.cfg.registers, 0);
+  arch("inps", s.cfg.n_inps, 1);
+  arch("decoder_blocks", s.cfg.n_decoder, 1);
+  if (auto v = get("depth")) {
+    int x = r.integer("depth", *v, 1, 1000);
+    if (x != s.cfg.depth) r.fail("depth", *v + " does not match the weights, which have " + std::to_string(s.cfg.depth) + " blocks");
+  }
+  if (auto v = get("taps")) s.cfg.taps = r.list("taps", *v);
+  if (auto v = get("groups")) {
+    std::vector<std::vector<int>> gs;
+    std::stringstream ss(*v);
+    for (std::string g; std::getline(ss, g, ';');) gs.push_back(r.list("groups", g));
+    s.cfg.enc_groups = s.cfg.dec_groups = gs;
+  }
+  if (auto v = get("map_path")) {
+    if (*v == "official") s.map.path = MapPath::Official;
+    else if (*v == "seed") s.map.path = MapPath::Seed;
+    else r.fail("map_path", "'" + *v + "' is not one of official, seed");
+  }
+  if (auto v = get("map_size")) s.map.map_size = r.integer("map_size", *v, 8, 8192);
+  if (auto v = get("score_ratio")) {
+    try {
+      size_t pos = 0;
+      s.map.score_ratio = std::stod(*v, &pos);
+      if (pos != v->size()) throw std::invalid_argument(*v);
+    } catch (const std::logic_error&) {
+      r.fail("score_ratio", "'" + *v + "' is not a number");
+    }
+    if (!(s.map.score_ratio > 0 && s.map.score_ratio <= 1)) r.fail("score_ratio", *v + " outside (0, 1]");
+  }
+  try {
+    s.cfg.validate();
+  } catch (const ModelError& e) {
+    throw ProfileError(file + ": [inpformer] " + e.what());
+  }
+  return s;
+}
+
+std::map<std::string, std::string> inpformer_group(const InpFormerConfig& c, const MapSettings& m) {
+  std::map<std::string, std::string> g;
+  g["encoder"] = encoder_name(c);
+  g["embed_dim"] = std::to_string(c.embed_dim);
+  g["depth"] = std::to_string(c.depth);
+  g["heads"] = std::to_string(c.heads);
+  g["registers"] = std::to_string(c.registers);
+  g["taps"] = join(c.taps);
+  g["inps"] = std::to_string(c.n_inps);
+  g["decoder_blocks"] = std::to_string(c.n_decoder);
+  if (c.enc_groups != c.dec_groups)
+    throw ModelError("INP-Former config: a profile can only record equal encoder and decoder groups");
+  std::string groups;
+  for (size_t i = 0; i < c.enc_groups.size(); ++i) groups += (i ? ";" : "") + join(c.enc_groups[i]);
+  g["groups"] = groups;
+  g["map_path"] = m.path == MapPath::Official ? "official" : "seed";
+  g["map_size"] = std::to_string(m.map_size);
+  std::ostringstream r;
+  r << m.score_ratio;
+  g["score_ratio"] = r.str();
+  return g;
+}
+
+LoadedInpFormer load_inpformer(const Profile& profile, bool trim_encoder) {
+  LoadedInpFormer out;
+  fs::path model(profile.model);
+  std::vector<std::pair<std::string, std::map<std::string, std::string>>> groups;  // (file, keys), applied in order
+  if (fs::is_directory(model)) {
+    out.weights_path = (model / "weights.pth").string();
+    fs::path pkg_ini = model / "profile.ini";
+    if (fs::exists(pkg_ini)) {
+      Profile pkg = load_profile(pkg_ini.string(), /*check_model_file=*/false);
+      auto it = pkg.method_groups.find("inpformer");
+      if (it != pkg.method_groups.end()) groups.emplace_back(pkg_ini.string(), it->second);
+    }
+    if (!fs::exists(out.weights_path))
+      throw ModelError(model.string() + ": the INP-Former package has no weights.pth (train it with advad train, "
+                       "or import official weights with advad import inpformer)");
+  } else if (fs::exists(model)) {
+    out.weights_path = model.string();
+  } else {
+    throw ModelError(profile.path + ": model '" + model.string() + "' not found");
+  }
+  auto pg = profile.method_groups.find("inpformer");
+  if (pg != profile.method_groups.end()) groups.emplace_back(profile.path, pg->second);
+
+  StateDict sd = load_state_dict(out.weights_path);
+  if (weights_kind(sd) == WeightsKind::Dinov2)
+    throw ModelError(out.weights_path + ": holds only a DINOv2 encoder; INP-Former needs trained weights "
+                     "(advad train, or an official model.pth)");
+  InpFormerSpec spec{infer_config(sd), {}};
+  spec.map.path = profile.input.crop > 0 ? MapPath::Official : MapPath::Seed;
+  for (const auto& [file, keys] : groups)
+    spec = parse_inpformer_group(keys, file, profile.input.crop, spec.cfg, &spec.map);
+  if (groups.empty()) spec = parse_inpformer_group({}, profile.path, profile.input.crop, spec.cfg);
+  InpFormerConfig cfg = spec.cfg;
+  if (trim_encoder) cfg.depth = cfg.run_depth();
+  out.net = InpFormerNet(cfg);
+  load_inpformer_weights(out.net, sd, trim_encoder);
+  out.map = spec.map;
+  return out;
+}
+
+std::string save_package(const std::string& dir, InpFormerNet& net, Profile profile, const MapSettings& map) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw ModelError(dir + ": cannot create the package folder: " + ec.message());
+  save_state_dict(inpformer_state_dict(net), (fs::path(dir) / "weights.pth").string());
+  profile.method = Method::InpFormer;
+  profile.model = fs::absolute(dir).lexically_normal().string();
+  profile.method_groups["inpformer"] = inpformer_group(net->cfg, map);
+  std::string ini = (fs::path(dir) / "profile.ini").string();
+  profile.path = ini;
+  save_profile(profile, ini);
+  return ini;
+}
+
+}  // namespace advad::inpformer
