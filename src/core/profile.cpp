@@ -85,6 +85,16 @@ std::string fmt_double(double v) {
   return buf;
 }
 
+// Shortest decimal text that reads back to exactly the float `v`.
+std::string fmt_float(float v) {
+  char buf[64];
+  for (int prec = 6; prec <= 9; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
 // Line number (1-based) of `key` in `group` of the file text, or of the group
 // header when key is empty; 0 when not found.
 int find_line(const std::vector<std::string>& lines, const std::string& group, const std::string& key) {
@@ -454,7 +464,7 @@ void save_profile(const Profile& p, const std::string& path) {
   auto seti = [&](const char* g, const char* key, int v) { set(g, key, std::to_string(v)); };
   auto setb = [&](const char* g, const char* key, bool v) { set(g, key, v ? "true" : "false"); };
   auto triple = [](const std::array<float, 3>& a) {
-    return fmt_double(a[0]) + ";" + fmt_double(a[1]) + ";" + fmt_double(a[2]);
+    return fmt_float(a[0]) + ";" + fmt_float(a[1]) + ";" + fmt_float(a[2]);
   };
   auto kernel = [](int w, int h) { return w > 0 && h > 0 ? std::to_string(w) + "x" + std::to_string(h) : "off"; };
   auto post = [&](const std::string& g, const PostprocSpec& s) {
