@@ -2,6 +2,7 @@
 #include "core/postproc.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include <opencv2/imgproc.hpp>
@@ -85,36 +86,99 @@ cv::Mat remove_small_regions(const cv::Mat& mask, int min_area) {
   return out;
 }
 
+namespace {
+
+// k = 2 k-means over (H, V) pairs. A frame has at most 180 x 256 distinct
+// pairs, so Lloyd's algorithm runs on that histogram with counts as weights:
+// the same clustering as on every pixel, ~100x faster on a 5 MP frame.
+// k-means++ seeding, `attempts` restarts from a fixed-seed RNG, best
+// compactness wins. Returns, per (H,V) bin, 1 for foreground.
+std::vector<uint8_t> kmeans_foreground_bins(const std::vector<double>& count, int attempts) {
+  struct Pt {
+    double h, v, w;
+    int bin;
+  };
+  std::vector<Pt> pts;
+  for (int b = 0; b < static_cast<int>(count.size()); ++b)
+    if (count[b] > 0) pts.push_back({static_cast<double>(b / 256), static_cast<double>(b % 256), count[b], b});
+  std::vector<uint8_t> fg(count.size(), 0);
+  if (pts.size() < 2) return fg;  // one colour: all background
+  cv::RNG rng(0x2545F4914F6CDD1DULL);
+  auto d2 = [](const Pt& p, double h, double v) { return (p.h - h) * (p.h - h) + (p.v - v) * (p.v - v); };
+  double best_cost = std::numeric_limits<double>::infinity();
+  std::array<double, 4> best{};  // h0, v0, h1, v1
+  for (int a = 0; a < attempts; ++a) {
+    // k-means++: first centre by weight, second by weight x squared distance.
+    auto pick = [&](const std::vector<double>& wts) {
+      double total = 0;
+      for (double x : wts) total += x;
+      double r = rng.uniform(0.0, 1.0) * total;
+      for (size_t i = 0; i < wts.size(); ++i) {
+        r -= wts[i];
+        if (r <= 0) return i;
+      }
+      return wts.size() - 1;
+    };
+    std::vector<double> wts(pts.size());
+    for (size_t i = 0; i < pts.size(); ++i) wts[i] = pts[i].w;
+    const Pt& c0 = pts[pick(wts)];
+    for (size_t i = 0; i < pts.size(); ++i) wts[i] = pts[i].w * d2(pts[i], c0.h, c0.v);
+    const Pt& c1 = pts[pick(wts)];
+    double ch[2] = {c0.h, c1.h}, cv_[2] = {c0.v, c1.v};
+    double cost = 0;
+    for (int it = 0; it < 300; ++it) {
+      double sw[2] = {0, 0}, sh[2] = {0, 0}, sv[2] = {0, 0};
+      cost = 0;
+      for (const Pt& p : pts) {
+        const double e0 = d2(p, ch[0], cv_[0]), e1 = d2(p, ch[1], cv_[1]);
+        const int k = e1 < e0 ? 1 : 0;
+        cost += p.w * std::min(e0, e1);
+        sw[k] += p.w;
+        sh[k] += p.w * p.h;
+        sv[k] += p.w * p.v;
+      }
+      double moved = 0;
+      for (int k = 0; k < 2; ++k) {
+        if (sw[k] == 0) continue;  // empty cluster keeps its centre
+        const double nh = sh[k] / sw[k], nv = sv[k] / sw[k];
+        moved = std::max(moved, (nh - ch[k]) * (nh - ch[k]) + (nv - cv_[k]) * (nv - cv_[k]));
+        ch[k] = nh;
+        cv_[k] = nv;
+      }
+      if (moved <= 1e-4 * 1e-4) break;
+    }
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = {ch[0], cv_[0], ch[1], cv_[1]};
+    }
+  }
+  // The cluster with the lower mean V is the background.
+  const int background = best[1] <= best[3] ? 0 : 1;
+  for (const Pt& p : pts) {
+    const int k = d2(p, best[2], best[3]) < d2(p, best[0], best[1]) ? 1 : 0;
+    fg[p.bin] = k == background ? 0 : 1;
+  }
+  return fg;
+}
+
+}  // namespace
+
 cv::Mat foreground_mask(const cv::Mat& frame_rgb, int dilate) {
   if (frame_rgb.empty() || frame_rgb.type() != CV_8UC3)
     throw InputError("foreground_mask: frame must be a non-empty 8-bit RGB image");
   cv::Mat hsv;
   cv::cvtColor(frame_rgb, hsv, cv::COLOR_RGB2HSV);  // OpenCV 8-bit ranges: H 0..179, S, V 0..255
-  cv::Mat samples(static_cast<int>(hsv.total()), 2, CV_32F);
-  {
-    int i = 0;
-    for (int y = 0; y < hsv.rows; ++y) {
-      const cv::Vec3b* p = hsv.ptr<cv::Vec3b>(y);
-      for (int x = 0; x < hsv.cols; ++x, ++i) {
-        samples.at<float>(i, 0) = p[x][0];
-        samples.at<float>(i, 1) = p[x][2];
-      }
-    }
+  std::vector<double> count(180 * 256, 0.0);
+  for (int y = 0; y < hsv.rows; ++y) {
+    const cv::Vec3b* p = hsv.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < hsv.cols; ++x) count[p[x][0] * 256 + p[x][2]] += 1;
   }
-  cv::Mat labels, centers;
-  // k-means draws from the thread's RNG: fix its seed so a frame always gives the same mask.
-  cv::RNG& rng = cv::theRNG();
-  const uint64 saved = rng.state;
-  rng.state = 0x2545F4914F6CDD1DULL;
-  cv::kmeans(samples, 2, labels, cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 300, 1e-4), 10,
-             cv::KMEANS_PP_CENTERS, centers);
-  rng.state = saved;
-  const int background = centers.at<float>(0, 1) <= centers.at<float>(1, 1) ? 0 : 1;
+  const std::vector<uint8_t> fg_bin = kmeans_foreground_bins(count, 10);
   cv::Mat fg(frame_rgb.size(), CV_8UC1);
-  const int* l = labels.ptr<int>(0);
-  for (int y = 0, i = 0; y < fg.rows; ++y) {
+  for (int y = 0; y < hsv.rows; ++y) {
+    const cv::Vec3b* p = hsv.ptr<cv::Vec3b>(y);
     uint8_t* o = fg.ptr<uint8_t>(y);
-    for (int x = 0; x < fg.cols; ++x, ++i) o[x] = l[i] == background ? 0 : 255;
+    for (int x = 0; x < hsv.cols; ++x) o[x] = fg_bin[p[x][0] * 256 + p[x][2]] ? 255 : 0;
   }
   if (dilate > 0) cv::dilate(fg, fg, cv::Mat::ones(dilate, dilate, CV_8U));
   return fg;

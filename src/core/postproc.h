@@ -30,8 +30,10 @@ cv::Mat fill_holes(const cv::Mat& mask);                               // flood 
 // The seed's close + fill with the ">fraction white -> keep input" fallback.
 cv::Mat close_and_fill(const cv::Mat& mask, int kw, int kh, double fallback_fraction);
 cv::Mat remove_small_regions(const cv::Mat& mask, int min_area);
-// k=2 k-means on (H,V) of an RGB frame; the lower-mean-V cluster is
-// background; the foreground is dilated by a dilate x dilate square.
+// k=2 k-means on (H,V) of an RGB frame (OpenCV 8-bit HSV); the lower-mean-V
+// cluster is background; the foreground is dilated by a dilate x dilate square.
+// k-means++ seeding, 10 restarts, fixed seed; runs on the (H,V) histogram with
+// counts as weights, which clusters exactly like running on every pixel.
 cv::Mat foreground_mask(const cv::Mat& frame_rgb, int dilate);
 std::vector<Region> find_regions(const cv::Mat& mask, const cv::Mat& map);
 

@@ -143,6 +143,34 @@ TEST(Postproc, ForegroundMaskIsTheBrightClusterDilated) {
   EXPECT_EQ(cv::norm(fg, foreground_mask(tray_frame(), 15), cv::NORM_INF), 0.0);
 }
 
+TEST(Postproc, ForegroundAgreesWithPlainKmeansOnEveryPixel) {
+  // A noisy frame: textured dark tray, textured bright object.
+  cv::Mat f = tray_frame();
+  cv::Mat noise(f.size(), CV_8UC3);
+  cv::RNG rng(5);
+  rng.fill(noise, cv::RNG::UNIFORM, 0, 40);
+  f += noise;
+  cv::Mat fg = foreground_mask(f, 0);
+  // Reference: cv::kmeans on all pixels' (H,V).
+  cv::Mat hsv;
+  cv::cvtColor(f, hsv, cv::COLOR_RGB2HSV);
+  cv::Mat samples(static_cast<int>(hsv.total()), 2, CV_32F);
+  for (int i = 0; i < samples.rows; ++i) {
+    const cv::Vec3b p = hsv.at<cv::Vec3b>(i / hsv.cols, i % hsv.cols);
+    samples.at<float>(i, 0) = p[0];
+    samples.at<float>(i, 1) = p[2];
+  }
+  cv::Mat labels, centers;
+  cv::theRNG().state = 1;
+  cv::kmeans(samples, 2, labels, cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 300, 1e-4), 10,
+             cv::KMEANS_PP_CENTERS, centers);
+  const int bg = centers.at<float>(0, 1) <= centers.at<float>(1, 1) ? 0 : 1;
+  int agree = 0;
+  for (int i = 0; i < samples.rows; ++i)
+    agree += (labels.at<int>(i) != bg) == (fg.at<uint8_t>(i / f.cols, i % f.cols) != 0);
+  EXPECT_GE(agree, samples.rows * 999 / 1000) << agree << " of " << samples.rows;
+}
+
 TEST(Postproc, ChainGatesFillsErodesAndGivesAVerdict) {
   cv::Mat map = cv::Mat::zeros(80, 100, CV_32F);
   cv::Mat ringmask = cv::Mat::zeros(80, 100, CV_8U);
