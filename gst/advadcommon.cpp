@@ -56,9 +56,13 @@ std::shared_ptr<const advad::Profile> advad_load_profile(GstElement* element, co
   }
 }
 
-void advad_warn_unsupported_caps(GstElement* element, GstCaps* offered, GstCaps* supported, gboolean* warned) {
+static void warn_unsupported_caps(GstElement* element, GstCaps* offered, gboolean* warned) {
   if (*warned || !offered || gst_caps_is_any(offered) || gst_caps_is_empty(offered)) return;
-  if (gst_caps_can_intersect(offered, supported)) return;
+  static GstStaticCaps supported_caps = GST_STATIC_CAPS(ADVAD_VIDEO_CAPS);
+  GstCaps* supported = gst_static_caps_get(&supported_caps);
+  const bool ok = gst_caps_can_intersect(offered, supported);
+  gst_caps_unref(supported);
+  if (ok) return;
   gchar* text = gst_caps_to_string(offered);
   GST_ELEMENT_WARNING(element, CORE, NEGOTIATION,
                       ("%s cannot take these frames; it needs raw video in " ADVAD_FORMATS_TEXT
@@ -67,6 +71,22 @@ void advad_warn_unsupported_caps(GstElement* element, GstCaps* offered, GstCaps*
                       ("offered caps: %s", text));
   g_free(text);
   *warned = TRUE;
+}
+
+void advad_check_sink_query(GstElement* element, GstQuery* query, gboolean* warned) {
+  GstCaps* caps = nullptr;
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS)
+    gst_query_parse_caps(query, &caps);  // the filter: what upstream can give
+  else if (GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS)
+    gst_query_parse_accept_caps(query, &caps);  // checked before a CAPS event is taken
+  warn_unsupported_caps(element, caps, warned);
+}
+
+void advad_check_sink_event(GstElement* element, GstEvent* event, gboolean* warned) {
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  warn_unsupported_caps(element, caps, warned);
 }
 
 bool advad_parse_kernel(const std::string& text, int* w, int* h, bool* set) {

@@ -28,10 +28,12 @@ cv::Mat advad_frame_mat(GstVideoFrame* frame);
 std::shared_ptr<const advad::Profile> advad_load_profile(GstElement* element, const std::string& path,
                                                          bool check_model_file);
 
-// When a caps query (sink side) offers only formats the element cannot take,
-// posts one warning that names them and suggests videoconvert. Negotiation
-// still fails the usual way (not-negotiated).
-void advad_warn_unsupported_caps(GstElement* element, GstCaps* offered, GstCaps* supported, gboolean* warned);
+// When upstream offers only formats the element cannot take (a caps query
+// with such a filter, or such a CAPS event), posts one warning that names
+// them and suggests videoconvert. Negotiation still fails the usual way
+// (not-negotiated). Call from the sink side's query and event handlers.
+void advad_check_sink_query(GstElement* element, GstQuery* query, gboolean* warned);
+void advad_check_sink_event(GstElement* element, GstEvent* event, gboolean* warned);
 
 // Element property helpers.
 constexpr GParamFlags ADVAD_PARAM_READY =

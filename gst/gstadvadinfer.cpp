@@ -252,13 +252,7 @@ static GstFlowReturn gst_advad_infer_transform_ip(GstBaseTransform* trans, GstBu
 
 static gboolean gst_advad_infer_query(GstBaseTransform* trans, GstPadDirection dir, GstQuery* query) {
   auto* self = GST_ADVAD_INFER(trans);
-  if (dir == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
-    GstCaps* filter = nullptr;
-    gst_query_parse_caps(query, &filter);
-    GstCaps* supported = gst_static_pad_template_get_caps(&sink_template);
-    advad_warn_unsupported_caps(GST_ELEMENT(self), filter, supported, &self->st->warned_caps);
-    gst_caps_unref(supported);
-  }
+  if (dir == GST_PAD_SINK) advad_check_sink_query(GST_ELEMENT(self), query, &self->st->warned_caps);
   if (!GST_BASE_TRANSFORM_CLASS(gst_advad_infer_parent_class)->query(trans, dir, query)) return FALSE;
   if (dir == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     gboolean live;
@@ -270,6 +264,12 @@ static gboolean gst_advad_infer_query(GstBaseTransform* trans, GstPadDirection d
                      GST_TIME_ARGS(ours));
   }
   return TRUE;
+}
+
+static gboolean gst_advad_infer_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_ADVAD_INFER(trans);
+  advad_check_sink_event(GST_ELEMENT(self), event, &self->st->warned_caps);
+  return GST_BASE_TRANSFORM_CLASS(gst_advad_infer_parent_class)->sink_event(trans, event);
 }
 
 static void gst_advad_infer_finalize(GObject* object) {
@@ -339,6 +339,7 @@ static void gst_advad_infer_class_init(GstAdvadInferClass* klass) {
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_advad_infer_set_caps);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_advad_infer_transform_ip);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_advad_infer_query);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_advad_infer_sink_event);
   trans_class->passthrough_on_same_caps = FALSE;
 
   gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_PRECISION, static_cast<GstPluginAPIFlags>(0));

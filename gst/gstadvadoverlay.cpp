@@ -244,14 +244,14 @@ static GstFlowReturn gst_advad_overlay_transform_ip(GstBaseTransform* trans, Gst
 
 static gboolean gst_advad_overlay_query(GstBaseTransform* trans, GstPadDirection dir, GstQuery* query) {
   auto* self = GST_ADVAD_OVERLAY(trans);
-  if (dir == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
-    GstCaps* filter = nullptr;
-    gst_query_parse_caps(query, &filter);
-    GstCaps* supported = gst_static_pad_template_get_caps(&sink_template);
-    advad_warn_unsupported_caps(GST_ELEMENT(self), filter, supported, &self->st->warned_caps);
-    gst_caps_unref(supported);
-  }
+  if (dir == GST_PAD_SINK) advad_check_sink_query(GST_ELEMENT(self), query, &self->st->warned_caps);
   return GST_BASE_TRANSFORM_CLASS(gst_advad_overlay_parent_class)->query(trans, dir, query);
+}
+
+static gboolean gst_advad_overlay_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_ADVAD_OVERLAY(trans);
+  advad_check_sink_event(GST_ELEMENT(self), event, &self->st->warned_caps);
+  return GST_BASE_TRANSFORM_CLASS(gst_advad_overlay_parent_class)->sink_event(trans, event);
 }
 
 static void gst_advad_overlay_finalize(GObject* object) {
@@ -326,6 +326,7 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_advad_overlay_set_caps);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_advad_overlay_transform_ip);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_advad_overlay_query);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_advad_overlay_sink_event);
   trans_class->passthrough_on_same_caps = FALSE;
   trans_class->transform_ip_on_passthrough = TRUE;  // metadata-only still writes JSON
 
