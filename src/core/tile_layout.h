@@ -49,7 +49,11 @@ struct AnomalyMap {
 
 // Stitch per-tile maps (each [h,w] float, h/w = tile rect size, any device)
 // into frame coordinates with the layout's merge mode; result on the CPU.
+// CPU maps are merged with OpenCV, device maps with torch ops on the device.
 AnomalyMap stitch(const std::vector<torch::Tensor>& tile_maps, const std::vector<float>& tile_scores,
                   const TileLayout& layout);
+// The device (torch) path whatever the maps' device; for tests and benchmarks.
+AnomalyMap stitch_torch(const std::vector<torch::Tensor>& tile_maps, const std::vector<float>& tile_scores,
+                        const TileLayout& layout);
 
 }  // namespace advad
