@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "cpr/cpr_bank.h"
+#include "cpr/cpr_codebook_cv.h"
 #include "cpr/cpr_grb.h"
 #include "cpr/cpr_match.h"
 #include "cpr/cpr_network.h"
@@ -376,4 +377,25 @@ TEST(CprBankFile, MismatchedShapesAreRejected) {
   z.train_names.clear();
   EXPECT_NE(error_of<ModelError>([&] { z.validate("x"); }).find("no training images"), std::string::npos);
   EXPECT_THROW(z.save(temp_dir("bank_empty") + "/bank.bin"), ModelError);
+}
+
+// ---- codebook stand-in (OpenCV k-means) --------------------------------------
+
+TEST(CprCodebook, KmeansRecoversSeparatedWords) {
+  // 12 well-separated centres in 256-D; each position of a [4,256,10,10] map is one of them + noise.
+  torch::manual_seed(5);
+  auto centres = torch::randn({12, 256}) * 10;
+  auto assign = torch::randint(0, 12, {4, 10, 10}, torch::kLong);
+  auto tap0 = (centres.index_select(0, assign.flatten()).view({4, 10, 10, 256}) + 0.01 * torch::randn({4, 10, 10, 256}))
+                  .permute({0, 3, 1, 2})
+                  .contiguous();
+  auto book = kmeans_codebook_cv(tap0, 12, 50000, 3);
+  ASSERT_EQ(book.sizes(), (std::vector<int64_t>{12, 256}));
+  // Every true centre has a word within the noise level, and codes reproduce the assignment's partition.
+  auto d = torch::cdist(centres, book);
+  EXPECT_LT(std::get<0>(d.min(1)).max().item<float>(), 0.5f);
+  auto codes = grb_codes(tap0, book);
+  auto word_of_centre = std::get<1>(d.min(1));
+  EXPECT_TRUE(torch::equal(codes, word_of_centre.index_select(0, assign.flatten()).view({4, 10, 10})));
+  EXPECT_THROW(kmeans_codebook_cv(torch::randn({1, 256, 2, 2}), 12), InputError);
 }

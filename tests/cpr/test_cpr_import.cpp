@@ -1,0 +1,97 @@
+// `advad import cpr` end to end on the fixture's checkpoint and training
+// images: the written package loads through the profile, scores, and each
+// training image retrieves itself first; bad inputs exit with code 2 and a
+// message naming the culprit.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/profile.h"
+#include "cpr/cpr_image.h"
+#include "cpr/cpr_model.h"
+#include "cpr_test_util.h"
+
+using namespace advad;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string output;
+};
+
+Run run_advad(const std::string& args) {
+  const char* exe = std::getenv("ADVAD_EXE");
+  EXPECT_NE(exe, nullptr) << "ADVAD_EXE not set";
+  const std::string cmd = std::string(exe ? exe : "advad") + " " + args + " 2>&1";
+  Run r{-1, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("advad_cpri_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+}  // namespace
+
+TEST(CprImport, WritesAPackageThatLoadsAndRetrievesItself) {
+  const auto dir = temp_dir("ok");
+  fs::create_directories(dir + "/train/good");
+  for (int i = 0; i < 6; ++i)
+    fs::copy_file(cprtest::data("tiny/train_00" + std::to_string(i) + ".png"),
+                  dir + "/train/good/00" + std::to_string(i) + ".png");
+  auto r = run_advad("import cpr " + cprtest::model_pth() + " --train " + dir + "/train --out " + dir +
+                 "/pkg --k 3 --batch 3 --device cpu --threads 2 --category jelly");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("6 images"), std::string::npos) << r.output;
+
+  const Profile p = load_profile(dir + "/pkg/profile.ini");
+  EXPECT_EQ(p.method, Method::Cpr);
+  EXPECT_EQ(p.category, "jelly");
+  auto model = cpr::load_cpr_package(p, ModelOptions{"cpu", "fp32", 0});
+  EXPECT_EQ(model->bank().size(), 6);
+  EXPECT_EQ(model->settings().k, 3);
+  EXPECT_EQ(model->bank().train_names[5], "good/005.png");
+  auto batch = torch::stack({cpr::load_cpr_input(dir + "/train/good/002.png", 320, 320),
+                             cpr::load_cpr_input(cprtest::data("tiny/query.png"), 320, 320)});
+  auto details = model->score_details(batch);
+  EXPECT_EQ(details[0].retrieved[0], 2);  // a training image is its own nearest neighbour
+  EXPECT_TRUE(torch::isfinite(details[1].blurred).all().item<bool>());
+  EXPECT_GT(details[1].score, details[0].score);  // the defect query scores above a normal image
+  fs::remove_all(dir);
+}
+
+TEST(CprImport, BadInputsExitWithCode2AndSayWhy) {
+  const auto dir = temp_dir("bad");
+  auto r = run_advad("import cpr " + cprtest::model_pth() + " --out " + dir + "/pkg");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("--train"), std::string::npos) << r.output;
+
+  fs::create_directories(dir + "/empty");
+  r = run_advad("import cpr " + cprtest::model_pth() + " --train " + dir + "/empty --out " + dir + "/pkg --device cpu");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find(dir + "/empty"), std::string::npos) << r.output;
+
+  std::ofstream(dir + "/broken.pth") << "not a checkpoint";
+  fs::create_directories(dir + "/train");
+  fs::copy_file(cprtest::data("tiny/train_000.png"), dir + "/train/a.png");
+  r = run_advad("import cpr " + dir + "/broken.pth --train " + dir + "/train --out " + dir + "/pkg --device cpu");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("broken.pth"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/pkg/bank.bin"));
+  fs::remove_all(dir);
+}
