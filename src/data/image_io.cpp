@@ -1,6 +1,8 @@
 #include "data/image_io.h"
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -68,6 +70,36 @@ cv::Mat read_map(const std::string& path) {
   cv::Mat f;
   m.convertTo(f, CV_32F);
   return f;
+}
+
+PngHeader read_png_header(const std::string& path) {
+  if (!fs::exists(path)) throw InputError("image " + path + " does not exist");
+  std::ifstream f(path, std::ios::binary);
+  unsigned char b[26] = {0};
+  f.read(reinterpret_cast<char*>(b), sizeof b);
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (f.gcount() < 26 || std::memcmp(b, sig, 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0)
+    throw InputError("cannot read " + path + ": not a PNG file (bad signature or header)");
+  auto be32 = [&](int o) { return static_cast<int>((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]); };
+  PngHeader h;
+  h.width = be32(16);
+  h.height = be32(20);
+  h.bit_depth = b[24];
+  h.color_type = b[25];
+  return h;
+}
+
+cv::Size image_size(const std::string& path) {
+  const std::string e = fs::path(path).extension().string();
+  if (e == ".png" || e == ".PNG") {
+    PngHeader h = read_png_header(path);
+    return {h.width, h.height};
+  }
+  if (has_tiff_ext(path)) {
+    TiffInfo i = read_tiff_info(path);
+    return {i.width, i.height};
+  }
+  return imread_checked(path, cv::IMREAD_UNCHANGED, "image").size();
 }
 
 void ensure_parent_dir(const std::string& path) {

@@ -16,6 +16,18 @@ cv::Mat read_binary_mask(const std::string& path, cv::Size expected = cv::Size()
 // uint8/16), anything else through OpenCV (8/16-bit gray, values unscaled).
 cv::Mat read_map(const std::string& path);
 
+// PNG header facts (IHDR), read without decoding the pixels.
+struct PngHeader {
+  int width = 0, height = 0;
+  int bit_depth = 0;   // 1, 2, 4, 8, 16
+  int color_type = 0;  // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
+};
+// InputError naming the file when it is missing or not a PNG.
+PngHeader read_png_header(const std::string& path);
+
+// Width x height of an image file: from the header for PNG and TIFF, else by decoding.
+cv::Size image_size(const std::string& path);
+
 // Writes an 8-bit image (PNG for .png); InputError naming the file on failure.
 void write_image(const std::string& path, const cv::Mat& image);
 

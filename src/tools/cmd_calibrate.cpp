@@ -1,9 +1,290 @@
-// PLACEHOLDER: replaced by the real implementation.
+// advad calibrate: choose a category's threshold from defect-free data only,
+// by three rules, print what each gives, and optionally write one into the
+// profile's [threshold] group (editing the .ini text, keeping everything else).
+//  mean-std:   mean + k * std of all validation pixel scores (the MVTec AD 2
+//              paper's baseline rule, k = 3).
+//  percentile: the p-th percentile of those scores.
+//  max-f1:     the threshold with the best pooled pixel F1 on the validation
+//              images plus copies of them with a pasted synthetic defect
+//              (data/synthetic.h plant_defect) whose mask is known.
+// Scores are the maps before the threshold (after the profile's blur, which
+// post-processing applies before thresholding). Percentile and max-F1 work on
+// the float16-rounded scores (histogram of 65,536 bins: bounded memory).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+#include <vector>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/profile.h"
+#include "data/dataset.h"
+#include "data/half.h"
+#include "data/image_io.h"
+#include "data/synthetic.h"
+#include "render/frame_scorer.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
+
 namespace advad::tools {
-int cmd_calibrate(int, char**) {
-  std::cerr << "advad: this command is not implemented yet\n";
-  return 2;
+namespace fs = std::filesystem;
+namespace {
+
+// Pixel score histogram over float16 keys, split by label.
+struct ScoreHist {
+  std::vector<uint64_t> neg = std::vector<uint64_t>(65536, 0), pos = std::vector<uint64_t>(65536, 0);
+  double sum = 0, sum_sq = 0;  // of the negatives, in float32 units (for mean-std)
+  uint64_t n_neg = 0, n_pos = 0;
+  void add(const cv::Mat& map, const cv::Mat& mask, bool stats) {
+    for (int y = 0; y < map.rows; ++y) {
+      const float* s = map.ptr<float>(y);
+      const uint8_t* m = mask.empty() ? nullptr : mask.ptr<uint8_t>(y);
+      for (int x = 0; x < map.cols; ++x) {
+        if (std::isnan(s[x])) throw ModelError("the model produced NaN scores; calibration needs finite maps");
+        const uint16_t k = half_order_key(float_to_half(s[x]));
+        if (m && m[x]) {
+          ++pos[k];
+          ++n_pos;
+        } else {
+          ++neg[k];
+          ++n_neg;
+          if (stats) {
+            sum += s[x];
+            sum_sq += static_cast<double>(s[x]) * s[x];
+          }
+        }
+      }
+    }
+  }
+};
+
+double key_value(int k) { return half_to_float(half_from_order_key(static_cast<uint16_t>(k))); }
+
+// Fraction of negatives with score >= t, and pooled F1 at t (positives from the pseudo defects).
+struct AtThreshold {
+  double fpr = 0, f1 = 0;
+};
+AtThreshold evaluate_at(const ScoreHist& h, double t) {
+  uint64_t fp = 0, tp = 0;
+  for (int k = 0; k < 65536; ++k)
+    if (key_value(k) >= t) {
+      fp += h.neg[k];
+      tp += h.pos[k];
+    }
+  AtThreshold r;
+  r.fpr = h.n_neg ? static_cast<double>(fp) / h.n_neg : 0;
+  const double d = 2.0 * tp + fp + (h.n_pos - tp);
+  r.f1 = d > 0 ? 2.0 * tp / d : 0;
+  return r;
 }
+
+// Replaces or adds `key = value` in the [threshold] group of the ini text.
+std::string set_threshold_in_ini(const std::string& text, const std::string& key, const std::string& value) {
+  std::vector<std::string> lines;
+  std::stringstream ss(text);
+  for (std::string l; std::getline(ss, l);) lines.push_back(l);
+  auto trim = [](std::string s) {
+    const auto a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+  };
+  int header = -1, end = static_cast<int>(lines.size()), last_key = -1;
+  for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
+    const std::string t = trim(lines[static_cast<size_t>(i)]);
+    if (!t.empty() && t[0] == '[') {
+      if (header >= 0) {
+        end = i;
+        break;
+      }
+      if (t == "[threshold]") header = i;
+      continue;
+    }
+    if (header < 0 || t.empty() || t[0] == '#') continue;
+    last_key = i;
+    const auto eq = t.find('=');
+    if (eq != std::string::npos && trim(t.substr(0, eq)) == key) {
+      lines[static_cast<size_t>(i)] = key + " = " + value;
+      header = -2;  // done
+      break;
+    }
+  }
+  if (header >= 0) {
+    const int at = last_key >= 0 ? last_key + 1 : header + 1;
+    lines.insert(lines.begin() + std::min(at, end), key + " = " + value);
+  } else if (header == -1) {
+    if (!lines.empty() && !trim(lines.back()).empty()) lines.push_back("");
+    lines.push_back("[threshold]");
+    lines.push_back(key + " = " + value);
+  }
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+std::string fmt(double v, int prec = 6) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.*g", prec, v);
+  return b;
+}
+
+}  // namespace
+
+int cmd_calibrate(int argc, char** argv) {
+  cli::Args a("calibrate",
+              "Choose a category's threshold from defect-free images only and print what each rule gives:\n"
+              "  mean-std    mean + k*std of all validation pixel scores (MVTec AD 2 paper default, k = 3)\n"
+              "  percentile  the p-th percentile of the validation pixel scores\n"
+              "  max-f1      best pooled pixel F1 on the validation images plus copies with a pasted synthetic\n"
+              "              defect (a random blob of shifted intensity) whose mask is known\n"
+              "With --write RULE the chosen value goes into the profile's [threshold] group (the rest of the\n"
+              "file is kept as it is).");
+  a.positional("profile.ini", "the category profile (its model scores the images)")
+      .option("dataset", "DIR", "dataset root holding <category>/")
+      .option("category", "NAME", "category folder (default: the profile's category)")
+      .option("split", "NAME", "defect-free split to calibrate on (default: validation for AD 2, train for AD)")
+      .option("k", "K", "k of the mean-std rule", "3")
+      .option("percentile", "P", "p of the percentile rule, in (0, 100)", "99.9")
+      .option("max-images", "N", "use at most N images (0 = all)", "0")
+      .option("seed", "S", "seed of the pseudo-defects", "1")
+      .option("write", "RULE", "write this rule's threshold into the profile: mean-std | percentile | max-f1")
+      .option("key", "KEY", "[threshold] key to write: default, or a split name such as test_private_mixed", "default")
+      .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
+      .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
+      .option("batch", "N", "tiles per model call (0 = all tiles of an image)", "0");
+  if (!a.parse(argc, argv)) return 0;
+  if (!a.has("dataset")) throw cli::UsageError("advad calibrate: --dataset <DIR> is required (see advad calibrate --help)");
+  const double k = a.number("k"), pct = a.number("percentile");
+  const int max_images = a.integer("max-images"), seed = a.integer("seed"), threads = a.integer("threads");
+  if (!(pct > 0 && pct < 100)) throw cli::UsageError("advad calibrate: --percentile must be in (0, 100), got " + a.str("percentile"));
+  if (max_images < 0) throw cli::UsageError("advad calibrate: --max-images must be >= 0");
+  const std::string write_rule = a.str("write");
+  if (!write_rule.empty() && write_rule != "mean-std" && write_rule != "percentile" && write_rule != "max-f1")
+    throw cli::UsageError("advad calibrate: --write expects mean-std | percentile | max-f1, got '" + write_rule + "'");
+  const std::string key = a.str("key");
+  if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
+    throw cli::UsageError("advad calibrate: --key '" + key + "' is not a valid key (letters, digits, '_' or '-')");
+
+  const std::string profile_path = a.positionals()[0];
+  auto profile = std::make_shared<Profile>(load_profile(profile_path));
+  const std::string category = a.has("category") ? a.str("category") : profile->category;
+  std::string split = a.str("split");
+  if (split.empty())
+    split = detect_layout(a.str("dataset"), category) == DatasetLayout::MvtecAD2 ? "validation" : "train";
+  const SplitListing listing = list_split(a.str("dataset"), category, split);
+  if (listing.count_anomalous() > 0)
+    throw InputError("split " + category + "/" + split + " holds anomalous images; calibrate on defect-free data only "
+                     "(validation for MVTec AD 2)");
+  size_t n = listing.samples.size();
+  if (max_images > 0) n = std::min(n, static_cast<size_t>(max_images));
+
+  configure_runtime(threads);
+  ModelOptions mo;
+  mo.device = a.str("device");
+  mo.threads = threads;
+  FrameScorer scorer(profile, create_model(*profile, mo), a.integer("batch"));
+  const PostprocSpec& post = profile->post_for(split);
+  std::map<std::pair<int, int>, TileLayout> layouts;
+  auto score = [&](const cv::Mat& rgb) {
+    auto key2 = std::make_pair(rgb.cols, rgb.rows);
+    auto it = layouts.find(key2);
+    if (it == layouts.end()) it = layouts.emplace(key2, make_tile_layout(rgb.cols, rgb.rows, profile->tiling)).first;
+    cv::Mat m = scorer.score(rgb, PixelFormat::RGB, it->second).map;
+    if (post.blur_ksize > 0) cv::GaussianBlur(m, m, cv::Size(post.blur_ksize, post.blur_ksize), post.blur_sigma);
+    return m;
+  };
+
+  ScoreHist clean, pseudo;  // clean: validation images; pseudo: the same with a pasted defect
+  cli::Progress bar("calibrate " + category + "/" + split, static_cast<long>(n));
+  for (size_t i = 0; i < n; ++i) {
+    const cv::Mat rgb = read_image_rgb(listing.samples[i].image);
+    const cv::Mat m = score(rgb);
+    clean.add(m, cv::Mat(), true);
+    pseudo.add(m, cv::Mat(), false);
+    cv::Mat bad = rgb.clone();
+    const cv::Mat mask = plant_defect(bad, static_cast<uint32_t>(seed) * 7919u + static_cast<uint32_t>(i), DefectShape::Blob);
+    pseudo.add(score(bad), mask, false);
+    bar.update(static_cast<long>(i + 1));
+  }
+  bar.finish();
+
+  const double mean = clean.sum / clean.n_neg;
+  const double stdev = std::sqrt(std::max(0.0, clean.sum_sq / clean.n_neg - mean * mean));
+  const double t_meanstd = mean + k * stdev;
+  // Percentile over the float16 values: the smallest value with >= p% of the pixels at or below it.
+  double t_pct = key_value(65535);
+  {
+    const double want = pct / 100.0 * clean.n_neg;
+    uint64_t cum = 0;
+    for (int kk = 0; kk < 65536; ++kk) {
+      cum += clean.neg[kk];
+      if (clean.neg[kk] && cum >= want) {
+        t_pct = key_value(kk);
+        break;
+      }
+    }
+  }
+  // max-F1: sweep the distinct values from the top, positive iff score >= value.
+  double t_f1 = key_value(65535), best_f1 = -1;
+  {
+    uint64_t tp = 0, fp = 0;
+    for (int kk = 65535; kk >= 0; --kk) {
+      if (!pseudo.neg[kk] && !pseudo.pos[kk]) continue;
+      tp += pseudo.pos[kk];
+      fp += pseudo.neg[kk];
+      const double f1 = 2.0 * tp / (2.0 * tp + fp + (pseudo.n_pos - tp));
+      if (f1 > best_f1) {
+        best_f1 = f1;
+        t_f1 = key_value(kk);
+      }
+    }
+  }
+
+  struct Row {
+    std::string rule, how;
+    double t;
+  };
+  const std::vector<Row> rows = {
+      {"mean-std", "mean " + fmt(mean, 4) + " + " + fmt(k, 3) + " x std " + fmt(stdev, 4), t_meanstd},
+      {"percentile", fmt(pct, 6) + "th percentile", t_pct},
+      {"max-f1", "best pooled F1 on " + std::to_string(n) + " pseudo-anomalous images", t_f1},
+  };
+  std::cout << "category " << category << ", " << n << " defect-free images of " << split << ", "
+            << clean.n_neg << " pixels; current threshold " << profile->threshold_for(key == "default" ? "" : key) << "\n";
+  std::printf("%-11s %-14s %-15s %-16s %s\n", "rule", "threshold", "val. FPR %", "pseudo SegF1 %", "from");
+  for (const auto& r : rows) {
+    const AtThreshold at = evaluate_at(pseudo, r.t);
+    const AtThreshold clean_at = evaluate_at(clean, r.t);
+    std::printf("%-11s %-14s %-15.4f %-16.2f %s\n", r.rule.c_str(), fmt(r.t, 8).c_str(), 100 * clean_at.fpr, 100 * at.f1,
+                r.how.c_str());
+  }
+  std::fflush(stdout);
+
+  if (!write_rule.empty()) {
+    double t = 0;
+    for (const auto& r : rows)
+      if (r.rule == write_rule) t = r.t;
+    std::ifstream in(profile_path);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    char v[40];
+    std::snprintf(v, sizeof v, "%.17g", t);
+    const std::string edited = set_threshold_in_ini(buf.str(), key, v);
+    const fs::path tmp = fs::path(profile_path).parent_path() / (".tmp_" + fs::path(profile_path).filename().string());
+    {
+      std::ofstream out(tmp);
+      out << edited;
+      if (!out) throw InputError("cannot write " + tmp.string() + ": check that the profile's folder is writable");
+    }
+    load_profile(tmp.string(), /*check_model_file=*/false);  // never leave a profile that does not load
+    fs::rename(tmp, profile_path);
+    std::cout << "wrote [threshold] " << key << " = " << v << " (" << write_rule << ") to " << profile_path << "\n";
+  }
+  return 0;
+}
+
 }  // namespace advad::tools
