@@ -118,7 +118,7 @@ std::string format_table(const std::vector<ObjectResult>& results, TableStyle st
     };
     line(head);
     os << "|";
-    for (size_t i = 0; i < w.size(); ++i) os << (i < 2 ? std::string(w[i] + 1, '-') + " |" : " " + std::string(w[i], '-') + ":|");
+    for (size_t i = 0; i < w.size(); ++i) os << " " << (i < 2 ? std::string(w[i], '-') : std::string(w[i] - 1, '-') + ":") << " |";
     os << "\n";
     for (const auto& r : rows) line(r);
     return os.str();
