@@ -168,8 +168,9 @@ int bench_eval_main(int argc, char** argv) {
                 r.au_pro_005, r.au_pro_03, r.pixel_auroc);
     std::fflush(stdout);
   }
-  std::printf("peak MiB: max RSS of the process that ran the mode; +MiB: growth over its start (maps are generated one\n"
-              "at a time, so the growth is what the mode keeps: ~4 bytes per pixel for exact, a fixed ~2 MiB for float16)\n");
+  std::printf("peak MiB: max RSS of the process that ran the mode; +MiB: growth over its start. Maps are generated\n"
+              "one at a time, so +MiB = what the mode keeps (exact: ~4 bytes per normal pixel; float16: a fixed ~2 MiB)\n"
+              "plus the generator's buffers for one map (~16 bytes per pixel of one image).\n");
   return 0;
 }
 
