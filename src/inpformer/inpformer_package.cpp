@@ -194,6 +194,14 @@ LoadedInpFormer load_inpformer(const Profile& profile, bool trim_encoder) {
   return out;
 }
 
+LoadedInpFormer load_package(const std::string& dir, bool trim_encoder) {
+  fs::path ini = fs::path(dir) / "profile.ini";
+  if (!fs::exists(ini))
+    throw ModelError(dir + ": not an advad INP-Former package (no profile.ini); write one with advad import "
+                     "inpformer or advad train");
+  return load_inpformer(load_profile(ini.string()), trim_encoder);
+}
+
 std::string save_package(const std::string& dir, InpFormerNet& net, Profile profile, const MapSettings& map) {
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -59,6 +59,10 @@ struct LoadedInpFormer {
 // trim_encoder: keep only the encoder blocks that run (inference).
 LoadedInpFormer load_inpformer(const Profile& profile, bool trim_encoder = true);
 
+// Load a package folder (dir/profile.ini + dir/weights.pth). For training
+// continuation keep trim_encoder false (all encoder blocks, as saved).
+LoadedInpFormer load_package(const std::string& dir, bool trim_encoder = false);
+
 // Write a package: dir/weights.pth (the net's state dict) and dir/profile.ini
 // (`profile` with model = . and the [inpformer] group of net->cfg and map).
 // Creates dir. Returns the profile path.

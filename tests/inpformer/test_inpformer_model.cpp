@@ -108,6 +108,10 @@ TEST(InpFormerModel, PackageRoundTrip) {
   EXPECT_EQ(pkg.method, Method::InpFormer);
   EXPECT_EQ(pkg.method_groups["inpformer"]["map_path"], "official");
   EXPECT_EQ(pkg.method_groups["inpformer"]["taps"], "2,3,4,5,6,7,8,9");
+  auto loaded = load_package(dir.string());
+  EXPECT_EQ(loaded.net->cfg.depth, 12);  // untrimmed: every block, as saved
+  EXPECT_EQ(inpformer_state_dict(loaded.net).keys, load_state_dict(data("model.pth")).keys);
+  expect_error<ModelError>([&] { load_package(tmpdir().string()); }, {"no profile.ini"});
   auto from_pkg = create_inpformer_model(pkg, ModelOptions{});
   auto from_pth = create_inpformer_model(base, ModelOptions{});
   auto batch = load_npy(data("input.npy"));
