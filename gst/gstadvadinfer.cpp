@@ -52,6 +52,8 @@ struct InferState {
   std::shared_ptr<const advad::AnomalyMap> last_map;
   guint64 frames = 0, last_scored = 0;
   double mean_seconds = 0;                     // running mean of the per-frame scoring time
+  guint64 timed_frames = 0;                    // scored frames behind mean_seconds
+  gint64 last_latency_post_us = 0;             // monotonic time of the last LATENCY message
   std::atomic<GstClockTime> latency{0};        // what the latency query adds
   gboolean warned_caps = FALSE;
 };
@@ -160,6 +162,8 @@ static gboolean gst_advad_infer_start(GstBaseTransform* trans) {
   st->frames = st->last_scored = 0;
   st->last_map.reset();
   st->mean_seconds = 0;
+  st->timed_frames = 0;
+  st->last_latency_post_us = g_get_monotonic_time();
   return TRUE;
 }
 
@@ -190,13 +194,18 @@ static gboolean gst_advad_infer_set_caps(GstBaseTransform* trans, GstCaps* incap
 }
 
 // Adds the time one frame's scoring took to the running mean; tells the
-// pipeline when the latency we report has become too small.
+// pipeline when the latency we report has become too small by a quarter.
+// The first frames (one-time allocations) do not count, and the message is
+// posted at most every 2 s: each one makes the pipeline redo its latency.
 static void note_scoring_time(GstAdvadInfer* self, double seconds) {
   InferState* st = self->st;
+  if (++st->timed_frames <= 2) return;
   st->mean_seconds = st->mean_seconds == 0 ? seconds : 0.9 * st->mean_seconds + 0.1 * seconds;
   const auto measured = static_cast<GstClockTime>(st->mean_seconds * GST_SECOND);
   const GstClockTime reported = st->latency;
-  if (measured > reported + reported / 4) {
+  const gint64 now = g_get_monotonic_time();
+  if (measured > reported + reported / 4 && now - st->last_latency_post_us >= 2 * G_USEC_PER_SEC) {
+    st->last_latency_post_us = now;
     st->latency = measured;
     GST_INFO_OBJECT(self, "scoring takes %.1f ms; latency updated", st->mean_seconds * 1e3);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));

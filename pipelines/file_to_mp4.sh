@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Video file -> annotated MP4 (H.264): heatmap, defect contours and boxes,
+# verdict/score label on every frame, plus one JSON line per frame if JSON is set.
+#
+#   PROFILE=models/mvtec_ad2/can.ini INPUT=line3.mp4 OUTPUT=line3_annotated.mp4 pipelines/file_to_mp4.sh
+#
+# PROFILE   category profile (.ini) or model package folder (required)
+# INPUT     any video decodebin can play (required)
+# OUTPUT    annotated MP4 to write (default annotated.mp4)
+# JSON      JSON-lines file (default: none)
+# DEVICE    auto | cpu | cuda | cuda:N (default auto)
+# THREADS   LibTorch CPU threads, 0 = all cores (default 0)
+# INTERVAL  score every N-th frame; the others carry the last result (default 1)
+# Paths must not contain spaces (gst-launch-1.0 splits its line on them).
+set -euo pipefail
+: "${PROFILE:?set PROFILE to a category profile (.ini) or a model package folder}"
+: "${INPUT:?set INPUT to a video file}"
+OUTPUT=${OUTPUT:-annotated.mp4}
+JSON=${JSON:-}
+DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0} INTERVAL=${INTERVAL:-1}
+gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
+  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+
+# -e: send EOS on Ctrl-C so mp4mux writes a playable file.
+exec gst-launch-1.0 -e \
+  filesrc location="$INPUT" ! decodebin ! videoconvert \
+  ! advadtile profile="$PROFILE" \
+  ! advadinfer profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
+  ! advadpostproc \
+  ! advadoverlay ${JSON:+json-location="$JSON"} \
+  ! videoconvert ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
+  ! filesink location="$OUTPUT"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Video file -> results only, one JSON line per frame; no drawing, no video out.
+# Each line: frame, pts (ns), pts_s, wallclock (UTC), unix_time, source, width,
+# height, score, threshold, verdict (ok | defect), carried, scored_frame,
+# regions [{x, y, width, height, area, max_score, mean_score}].
+#
+#   PROFILE=models/mvtec_ad2/can.ini INPUT=line3.mp4 JSON=line3.jsonl pipelines/metadata_only_json.sh
+#
+# PROFILE   category profile (.ini) or model package folder (required)
+# INPUT     video file (required); for a camera use v4l2src as in camera_to_display.sh
+# JSON      file to write, "-" for standard output (default results.jsonl)
+# SOURCE    text for the "source" field of every line (default: the input's name)
+# DEVICE, THREADS, INTERVAL as in file_to_mp4.sh
+set -euo pipefail
+: "${PROFILE:?set PROFILE to a category profile (.ini) or a model package folder}"
+: "${INPUT:?set INPUT to a video file}"
+JSON=${JSON:-results.jsonl}
+SOURCE=${SOURCE:-$(basename "$INPUT")}
+DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0} INTERVAL=${INTERVAL:-1}
+gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
+  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+
+# -q keeps gst-launch's own chatter off standard output (JSON=- writes there).
+exec gst-launch-1.0 -q \
+  filesrc location="$INPUT" ! decodebin ! videoconvert \
+  ! advadtile profile="$PROFILE" \
+  ! advadinfer profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
+  ! advadpostproc \
+  ! advadoverlay metadata-only=true json-location="$JSON" source="$SOURCE" \
+  ! fakesink sync=false
