@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "../test_support.h"
+
 namespace advad::test {
 
 // A fresh folder under the system temp dir, removed when the object dies.
@@ -32,15 +34,11 @@ class TempDir {
 };
 
 // tests/data/core/<name> (ADVAD_TEST_DATA is set by meson's test_env).
-inline std::string data_path(const std::string& name) {
-  const char* d = std::getenv("ADVAD_TEST_DATA");
-  return std::string(d ? d : "tests/data") + "/core/" + name;
-}
+inline std::string data_path(const std::string& name) { return test_data("core/" + name); }
 
 // models/mvtec_ad2/<name> in the source tree (tests/data/../../models).
 inline std::string shipped_profile(const std::string& category) {
-  const char* d = std::getenv("ADVAD_TEST_DATA");
-  return std::string(d ? d : "tests/data") + "/../../models/mvtec_ad2/" + category + ".ini";
+  return test_data("../../models/mvtec_ad2/" + category + ".ini");
 }
 
 }  // namespace advad::test

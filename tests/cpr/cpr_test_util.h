@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_support.h"
 #include "cpr/cpr_bank_build.h"
 #include "cpr/cpr_image.h"
 #include "cpr/cpr_network.h"
@@ -16,10 +17,7 @@
 
 namespace cprtest {
 
-inline std::string data(const std::string& rel) {
-  const char* root = std::getenv("ADVAD_TEST_DATA");
-  return std::string(root ? root : "tests/data") + "/cpr/" + rel;
-}
+inline std::string data(const std::string& rel) { return advad::test::test_data("cpr/" + rel); }
 inline torch::Tensor npy(const std::string& rel) { return advad::load_npy(data(rel)); }
 inline std::string model_pth() { return data("model.pth"); }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../test_support.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/tile_layout.h"
@@ -23,15 +24,8 @@ using namespace advad::inpformer;
 
 namespace {
 
-std::string data(const std::string& rel) {
-  const char* d = std::getenv("ADVAD_TEST_DATA");
-  return fs::absolute(std::string(d ? d : "tests/data") + "/inpformer/" + rel).string();
-}
-fs::path tmpdir() {
-  auto dir = fs::temp_directory_path() / ("advad_inpmodel_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
+std::string data(const std::string& rel) { return fs::absolute(test::test_data("inpformer/" + rel)).string(); }
+fs::path tmpdir() { return test::test_tmp_dir("inpmodel_test"); }
 
 // A category profile next to nothing but the model path it names.
 std::string write_profile(const std::string& name, const std::string& model, int crop, const std::string& extra = "") {
@@ -47,15 +41,7 @@ cv::Mat input_rgb() {
   return rgb;
 }
 
-template <typename E, typename Fn>
-void expect_error(Fn f, std::vector<std::string> frags) {
-  try {
-    f();
-    FAIL() << "no error";
-  } catch (const E& e) {
-    for (auto& s : frags) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << s << " not in " << e.what();
-  }
-}
+using test::expect_error;
 
 }  // namespace
 

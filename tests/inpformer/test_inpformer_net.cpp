@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "../test_support.h"
 #include "core/error.h"
 #include "inpformer/anomaly_map.h"
 #include "inpformer/inpformer_weights.h"
@@ -24,20 +25,9 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-std::string data(const std::string& rel) {
-  const char* d = std::getenv("ADVAD_TEST_DATA");
-  return std::string(d ? d : "tests/data") + "/inpformer/" + rel;
-}
-std::string tmp(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("advad_inp_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e9;
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+std::string data(const std::string& rel) { return test::test_data("inpformer/" + rel); }
+std::string tmp(const std::string& name) { return test::test_tmp("inp_test", name); }
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return test::max_abs_diff(a, b); }
 
 // ---- independent reference (spec-driven, per-head loops) --------------------
 struct Ref {
@@ -180,15 +170,7 @@ InpFormerNet random_net(const InpFormerConfig& c, int seed) {
   return net;
 }
 
-template <typename E, typename Fn>
-void expect_error(Fn f, std::vector<std::string> frags) {
-  try {
-    f();
-    FAIL() << "no error";
-  } catch (const E& e) {
-    for (auto& s : frags) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << s << " not in " << e.what();
-  }
-}
+using test::expect_error;
 
 }  // namespace
 

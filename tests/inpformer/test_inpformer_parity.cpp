@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "../test_support.h"
 #include "core/tile_layout.h"
 #include "inpformer/anomaly_map.h"
 #include "inpformer/inpformer_weights.h"
@@ -24,18 +25,12 @@ namespace {
 
 constexpr double kTol = 1e-5;
 
-std::string data(const std::string& rel) {
-  const char* d = std::getenv("ADVAD_TEST_DATA");
-  return std::string(d ? d : "tests/data") + "/inpformer/" + rel;
-}
+std::string data(const std::string& rel) { return test::test_data("inpformer/" + rel); }
 
 torch::Tensor ref(const std::string& name) { return load_npy(data(name + ".npy")); }
 
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e9;
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return test::max_abs_diff(a, b); }
 
 #define EXPECT_CLOSE(name, mine, theirs)                                         \
   do {                                                                           \

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../test_support.h"
 #include "core/error.h"
 #include "io/state_dict.h"
 
@@ -17,16 +18,8 @@ using namespace advad;
 
 namespace {
 
-std::string data(const std::string& rel) {
-  const char* d = std::getenv("ADVAD_TEST_DATA");
-  return std::string(d ? d : "tests/data") + "/" + rel;
-}
-
-std::string tmp(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("advad_io_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
+std::string data(const std::string& rel) { return test::test_data(rel); }
+std::string tmp(const std::string& name) { return test::test_tmp("io_test", name); }
 
 // Expect a ModelError whose message contains every fragment.
 template <typename F>
