@@ -25,6 +25,11 @@ std::string join(const std::vector<int>& v) {
 }  // namespace
 
 void InpFormerConfig::validate() const {
+  validate_shapes();
+  validate_taps();
+}
+
+void InpFormerConfig::validate_shapes() const {
   auto bad = [](const std::string& m) { throw ModelError("INP-Former config: " + m); };
   if (embed_dim <= 0 || heads <= 0 || embed_dim % heads) bad("embed_dim " + std::to_string(embed_dim) +
                                                              " must be a positive multiple of heads " +
@@ -33,14 +38,18 @@ void InpFormerConfig::validate() const {
   if (registers < 0) bad("registers must be >= 0");
   if (patch_size <= 0 || img_size < patch_size) bad("img_size must be >= patch_size");
   if (mlp_ratio <= 0) bad("mlp_ratio must be positive");
+  if (n_inps <= 0) bad("inps must be positive");
+  if (n_decoder <= 0) bad("decoder_blocks must be positive");
+}
+
+void InpFormerConfig::validate_taps() const {
+  auto bad = [](const std::string& m) { throw ModelError("INP-Former config: " + m); };
   if (taps.empty()) bad("taps must not be empty");
   for (size_t i = 0; i < taps.size(); ++i) {
     if (taps[i] < 0 || taps[i] >= depth)
       bad("tap " + std::to_string(taps[i]) + " outside the encoder's blocks 0.." + std::to_string(depth - 1));
     if (i && taps[i] <= taps[i - 1]) bad("taps must be strictly ascending (got " + join(taps) + ")");
   }
-  if (n_inps <= 0) bad("inps must be positive");
-  if (n_decoder <= 0) bad("decoder_blocks must be positive");
   if (enc_groups.empty() || enc_groups.size() != dec_groups.size())
     bad("encoder and decoder groups must be non-empty lists of equal length");
   for (auto& g : enc_groups) {
@@ -146,7 +155,10 @@ InpFormerConfig infer_config(const StateDict& sd, InpFormerConfig c) {
   if (c.heads == 0) c.heads = std::max(1, c.embed_dim / 64);
   // The official scripts pick the ViT-L tap list for 24-block encoders.
   if (depth == 24 && old_depth != 24 && c.taps == kTapsSB) c.taps = kTapsL;
-  c.validate();
+  // Taps and groups are not in the weights: the profile's [inpformer] group may
+  // still set them (a shallow custom encoder cannot use the default 2..9), and
+  // the caller validates the final config.
+  c.validate_shapes();
   return c;
 }
 

@@ -35,7 +35,9 @@ struct InpFormerConfig {
   int pos_grid() const { return img_size / patch_size; }
   int run_depth() const { return taps.empty() ? 0 : taps.back() + 1; }  // blocks actually run
   // Throws ModelError naming the inconsistent field.
-  void validate() const;
+  void validate() const;         // both checks below, ModelError naming the bad field
+  void validate_shapes() const;  // dims, heads, depth, registers, patch/img size, INPs, decoder blocks
+  void validate_taps() const;    // taps inside 0..depth-1 and ascending; group indices in range
   std::string describe() const;  // e.g. "ViT-B/14-reg4 D=768 depth 12 taps 2..9 INPs 6 decoder 8"
 };
 

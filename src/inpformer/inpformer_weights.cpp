@@ -37,6 +37,7 @@ void load_inpformer_weights(InpFormerNet& net, const StateDict& sd, bool trimmed
 
 InpFormerNet make_inpformer_from_weights(const StateDict& sd, const InpFormerConfig& base, bool trim_encoder) {
   InpFormerConfig cfg = infer_config(sd, base);
+  cfg.validate();
   if (trim_encoder) cfg.depth = cfg.run_depth();
   InpFormerNet net(cfg);
   load_inpformer_weights(net, sd, trim_encoder);

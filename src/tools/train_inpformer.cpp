@@ -1,9 +1,137 @@
-// PLACEHOLDER: replaced by the real implementation.
+// advad train <profile.ini> for method = inpformer: the INP-Former trainer.
+// Everything that computes is in src/inpformer/train_*; this file maps flags
+// onto [train] keys, shows progress and reports.
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <map>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/profile.h"
+#include "inpformer/train_loop.h"
+#include "inpformer/train_settings.h"
+#include "tools/cli.h"
 #include "tools/subcommands.h"
+
 namespace advad::tools {
-int train_inpformer_main(int, char**) {
-  std::cerr << "advad: this command is not implemented yet\n";
-  return 2;
+
+namespace {
+
+// Flags that override one [train] key each (flag = key with '-' for '_').
+struct KeyFlag {
+  const char* key;
+  const char* value;
+  const char* help;
+};
+const KeyFlag kKeyFlags[] = {
+    {"data", "DIR", "[train] data: category folder with train/good (MVTec AD 2 / AD), or a folder of images"},
+    {"encoder_weights", "FILE",
+     "[train] encoder_weights: DINOv2 dinov2_vit*14_reg4_pretrain.pth (or an INP-Former model.pth), or 'random'"},
+    {"grids", "LIST", "[train] grids: tile grids COLSxROWS, e.g. 2x2,4x4 (training set = their tiles)"},
+    {"full_image", "BOOL", "[train] full_image: also train on whole images (true | false) [true]"},
+    {"batch", "N", "[train] batch: images per step [16]"},
+    {"epochs", "N", "[train] epochs: passes over the tiles [10]"},
+    {"iterations", "N", "[train] iterations: number of steps (overrides epochs)"},
+    {"lr", "X", "[train] lr: peak learning rate [1e-3]"},
+    {"lr_final", "X", "[train] lr_final: learning rate at the end of the cosine decay [1e-4]"},
+    {"warmup", "N", "[train] warmup: linear warm-up steps from 0 [100]"},
+    {"weight_decay", "X", "[train] weight_decay: StableAdamW decoupled weight decay [1e-4]"},
+    {"clip", "X", "[train] clip: global gradient-norm limit [0.1]"},
+    {"seed", "N", "[train] seed: initialisation, shuffling, augmentation [1]"},
+    {"hflip", "BOOL", "[train] hflip: random horizontal flip, p = 0.5 [false]"},
+    {"vflip", "BOOL", "[train] vflip: random vertical flip, p = 0.5 [false]"},
+    {"lighting", "BOOL", "[train] lighting: the seed's random lighting change, p = 0.5 [false]"},
+    {"checkpoint_every", "N", "[train] checkpoint_every: checkpoint every N steps, 0 = never [500]"},
+    {"cache_mb", "MB", "[train] cache_mb: memory for resized tiles [4096]"},
+};
+
+std::string flag_of(const std::string& key) {
+  std::string f = key;
+  for (auto& c : f)
+    if (c == '_') c = '-';
+  return f;
 }
+
+std::string fmt(double v, int prec = 4) {
+  std::ostringstream s;
+  s << std::setprecision(prec) << v;
+  return s.str();
+}
+
+}  // namespace
+
+int train_inpformer_main(int argc, char** argv) {
+  cli::Args args("train",
+                 "Train an INP-Former model for the category <profile.ini> describes, on its defect-free images,\n"
+                 "and write a model package (weights.pth + profile.ini) to the profile's model path.\n"
+                 "Recipe (official INP-Former): frozen DINOv2 encoder; INP extractor, bottleneck, decoder and INP\n"
+                 "tokens trained with soft-mining cosine loss (gradient re-weighting, exponent 3) + 0.2 x INP\n"
+                 "coherence loss; StableAdamW (betas 0.9/0.999, eps 1e-10, AMSGrad), linear warm-up then cosine\n"
+                 "learning rate per step, gradient-norm clipping. Training set: the seed's tiles (every grid of\n"
+                 "[train] grids, plus the whole image), each resized to the [input] size; seed augmentations on\n"
+                 "request. Settings come from the profile's [train] group; each flag below overrides one key.\n"
+                 "Architecture: the profile's [inpformer] group (with encoder_weights = random it must give\n"
+                 "encoder = vit_small | vit_base | vit_large, or custom with embed_dim, depth, heads and taps).");
+  args.positional("profile.ini", "the category profile (method = inpformer)");
+  for (const auto& f : kKeyFlags) args.option(flag_of(f.key), f.value, f.help);
+  args.option("out", "DIR", "package folder to write (default: the profile's [profile] model)")
+      .option("checkpoint", "FILE", "checkpoint file (default: <out>/checkpoint.pth); written every\n"
+                                    "      checkpoint_every steps: trainable weights, optimizer state, step, seed")
+      .flag("resume", "continue from the checkpoint (same profile and flags); the result equals an uninterrupted run")
+      .flag("keep-checkpoint", "keep the checkpoint after the package is written (default: delete it)")
+      .option("stop-after", "N", "stop after step N with a checkpoint and no package (resume later with --resume)", "0")
+      .option("device", "DEV", "auto | cpu | cuda | cuda:N", "cpu")
+      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0");
+  if (!args.parse(argc, argv)) return 0;
+
+  const Profile profile = load_profile(args.positionals()[0], /*check_model_file=*/false);
+  std::map<std::string, std::string> overrides;
+  for (const auto& f : kKeyFlags)
+    if (args.has(flag_of(f.key))) overrides[f.key] = args.str(flag_of(f.key));
+  const inpformer::TrainSettings settings = inpformer::parse_train_settings(profile, overrides);
+  configure_runtime(args.integer("threads"));
+
+  inpformer::TrainRunOptions o;
+  o.output = args.has("out") ? std::filesystem::absolute(args.str("out")).lexically_normal().string() : "";
+  o.checkpoint = args.has("checkpoint") ? std::filesystem::absolute(args.str("checkpoint")).string() : "";
+  o.resume = args.on("resume");
+  o.keep_checkpoint = args.on("keep-checkpoint");
+  o.device = args.str("device");
+  o.stop_after = args.integer("stop-after");
+  if (o.stop_after < 0) throw cli::UsageError("advad train: --stop-after must be >= 0");
+
+  std::unique_ptr<cli::Progress> prep, bar;
+  o.on_image = [&](size_t done, size_t total) {
+    if (!prep) prep = std::make_unique<cli::Progress>("tiles", static_cast<long>(total));
+    prep->update(static_cast<long>(done));
+    if (done == total) prep->finish();
+  };
+  double avg = 0;
+  o.on_step = [&](const inpformer::TrainStep& s) {
+    if (!bar) bar = std::make_unique<cli::Progress>("train", s.total);
+    avg = avg == 0 ? s.loss : 0.95 * avg + 0.05 * s.loss;
+    bar->update(s.step, "loss " + fmt(s.loss) + " (avg " + fmt(avg) + ") lr " + fmt(s.lr, 3));
+  };
+
+  std::cout << "advad train: " << profile.path << "\n  data " << settings.data << "\n  encoder "
+            << settings.encoder_weights << "\n";
+  const inpformer::TrainRunResult r = inpformer::run_inpformer_training(profile, settings, o);
+  if (bar) bar->finish("loss " + fmt(r.losses.empty() ? 0.0 : r.losses.back()));
+  std::cout << "  model " << r.model << "\n  " << r.images << " images -> " << r.tiles << " tiles; steps "
+            << r.start_step << " -> " << r.steps_done << " of " << r.total_steps << "\n";
+  if (!r.losses.empty())
+    std::cout << "  loss first " << fmt(r.losses.front()) << ", last " << fmt(r.losses.back()) << "\n";
+  if (r.package_profile.empty()) {
+    std::cout << "stopped at step " << r.steps_done << "; checkpoint " << r.checkpoint
+              << " (continue with --resume)\n";
+    return 0;
+  }
+  std::cout << "package: " << std::filesystem::path(r.package_profile).parent_path().string() << " (profile "
+            << r.package_profile << ")\n";
+  if (!r.checkpoint.empty()) std::cout << "checkpoint kept: " << r.checkpoint << "\n";
+  return 0;
+}
+
 }  // namespace advad::tools
