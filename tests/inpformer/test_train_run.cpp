@@ -341,3 +341,54 @@ TEST(TrainLoop, GeneratedCategoryBeatsRandomAuPro) {
   EXPECT_NEAR(au_chance, 0.15, 0.05) << "a uniform random map has AU-PRO@0.3 about 0.3/2";
   EXPECT_GT(au_trained, au_chance + 0.25) << "training must localise the planted defects far better than chance";
 }
+
+// ---- `advad train` through the real executable ----
+
+namespace {
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+CliRun advad_cli(const std::string& args) {
+  const char* bin = std::getenv("ADVAD_BIN");
+  const std::string cmd = std::string(bin ? bin : "advad") + " " + args + " 2>&1";
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+}  // namespace
+
+TEST(TrainCli, TrainsWritesPackageAndRefusesBadInput) {
+  ASSERT_NE(std::getenv("ADVAD_BIN"), nullptr) << "ADVAD_BIN is set by meson";
+  const auto data = write_images(tmp("cli/imgs"), 4, 48, 48);
+  const auto ini = write_profile(tmp("cli"), data, 28, "iterations = 4\n");
+  const std::string out = tmp("cli/pkg").string();
+  CliRun r = advad_cli("train '" + ini + "' --out '" + out + "' --threads 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("package:"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "weights.pth"));
+  EXPECT_TRUE(fs::exists(fs::path(out) / "profile.ini"));
+
+  r = advad_cli("train '" + ini + "' --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* flag : {"--resume", "--out", "--stop-after", "--grids", "--lighting"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+
+  r = advad_cli("train '" + ini + "' --out '" + out + "' --batch 0");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("batch"), std::string::npos) << r.out;
+
+  r = advad_cli("train '" + ini + "' --out '" + out + "' --data '" + tmp("cli/none").string() + "'");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("cli/none"), std::string::npos) << r.out;
+
+  r = advad_cli("train '" + ini + "' --out '" + tmp("cli/fresh").string() + "' --resume");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("no checkpoint"), std::string::npos) << r.out;
+}
