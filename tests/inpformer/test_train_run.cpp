@@ -392,3 +392,37 @@ TEST(TrainCli, TrainsWritesPackageAndRefusesBadInput) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("no checkpoint"), std::string::npos) << r.out;
 }
+
+// The shipped MVTec AD 2 profiles carry the seed's training settings.
+TEST(TrainSettingsTest, ShippedProfilesHoldTheSeedRecipe) {
+  auto load = [](const std::string& cat) {
+    return load_profile(advad::test::test_data("../../models/mvtec_ad2/" + cat + ".ini"), false);
+  };
+  struct Want {
+    const char* cat;
+    size_t grids;
+    bool full, aug;
+  };
+  for (const Want& w : {Want{"can", 2, false, true}, Want{"fabric", 1, true, true}, Want{"rice", 2, true, true},
+                        Want{"sheet_metal", 2, true, false}, Want{"wallplugs", 0, true, false},
+                        Want{"walnuts", 1, true, false}}) {
+    const Profile p = load(w.cat);
+    const TrainSettings s = parse_train_settings(p);
+    EXPECT_EQ(s.grids.size(), w.grids) << w.cat;
+    EXPECT_EQ(s.full_image, w.full) << w.cat;
+    EXPECT_EQ(s.lighting, w.aug) << w.cat;
+    EXPECT_EQ(s.hflip, w.aug) << w.cat;
+    EXPECT_EQ(s.vflip, w.aug) << w.cat;
+    EXPECT_EQ(s.batch, 16) << w.cat;
+    EXPECT_EQ(s.epochs, 10) << w.cat;
+    EXPECT_NE(s.encoder_weights.find("dinov2_vitl14_reg4_pretrain.pth"), std::string::npos) << w.cat;
+    // The DINOv2 file is not shipped: the error names it and says where it comes from.
+    if (!fs::exists(s.encoder_weights))
+      expect_error<ModelError>([&] { training_spec(p, s, nullptr); }, {"dinov2_vitl14_reg4_pretrain.pth", "download"});
+  }
+  const TrainSettings can = parse_train_settings(load("can"));
+  EXPECT_EQ(can.grids[0].cols, 2);
+  EXPECT_EQ(can.grids[0].rows, 1);
+  EXPECT_EQ(can.grids[1].cols, 4);
+  EXPECT_EQ(can.grids[1].rows, 2);
+}
