@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"import", advad::tools::cmd_import, "turn official checkpoints (.pth) into an advad model package"},
     {"bench", advad::tools::cmd_bench, "benchmarks, printed as tables"},
     {"make-demo", advad::tools::cmd_make_demo, "generate demo data: video, miniature dataset, tiny models"},
+    {"synth", advad::tools::cmd_synth, "preview the pseudo-anomalies CPR training synthesises (perlin / cut-paste)"},
 };
 
 void usage(std::ostream& os) {
