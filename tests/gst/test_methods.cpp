@@ -1,0 +1,134 @@
+// The elements do not care which method a profile names: packages written by
+// `advad train` (INP-Former) and the CPR package writer run in the same
+// pipeline as the demo scorer, and the map/score on each buffer equals what
+// the core FrameScorer computes for that frame in-process.
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/model.h"
+#include "core/profile.h"
+#include "gst/advadmeta.h"
+#include "gst_test_util.h"
+#include "inpformer/train_loop.h"
+#include "inpformer/train_settings.h"
+#include "render/frame_scorer.h"
+
+namespace fs = std::filesystem;
+
+namespace advad::gsttest {
+namespace {
+
+// A tiny INP-Former package: 3 steps of `advad train`'s loop on generated
+// defect-free frames (random frozen encoder), tiled 2x2.
+std::string make_inpformer_package(const TempDir& dir) {
+  const fs::path data = fs::path(dir.path()) / "normal";
+  fs::create_directories(data);
+  for (int i = 0; i < 4; ++i) {
+    cv::Mat rgb = make_synthetic_frame(128, 96, false, 500 + i), bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    cv::imwrite((data / ("f" + std::to_string(i) + ".png")).string(), bgr);
+  }
+  const std::string ini = dir.write("inp.ini",
+                                    "[profile]\ncategory = inp\nmethod = inpformer\nmodel = inp_pkg\n"
+                                    "[input]\nwidth = 56\nheight = 56\n[tiling]\nlevels = 2x2\n"
+                                    "[threshold]\ndefault = 0.5\n"
+                                    "[inpformer]\nencoder = custom\nembed_dim = 32\ndepth = 2\nheads = 2\n"
+                                    "registers = 4\ntaps = 0,1\ngroups = 0;1\ndecoder_blocks = 2\nmap_path = seed\n"
+                                    "[train]\ndata = normal\nencoder_weights = random\nbatch = 4\niterations = 3\n"
+                                    "warmup = 1\ncheckpoint_every = 0\ngrids = 2x2\n");
+  const Profile p = load_profile(ini, false);
+  inpformer::TrainRunOptions o;
+  return inpformer::run_inpformer_training(p, inpformer::parse_train_settings(p), o).package_profile;
+}
+
+// The result on a buffer, through the registered meta API (the plugin is loaded at run time).
+AdvadResultPtr result_of(GstBuffer* buf) {
+  const GType api = g_type_from_name("GstAdvadMetaAPI");
+  auto* m = api ? reinterpret_cast<GstAdvadMeta*>(gst_buffer_get_meta(buf, api)) : nullptr;
+  return m ? *m->result : nullptr;
+}
+
+struct Collected {
+  std::mutex mutex;
+  std::vector<GstSample*> samples;
+  ~Collected() {
+    for (auto* s : samples) gst_sample_unref(s);
+  }
+  static GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
+    auto* self = static_cast<Collected*>(data);
+    GstSample* s = gst_app_sink_pull_sample(sink);
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->samples.push_back(s);
+    return GST_FLOW_OK;
+  }
+};
+
+// Runs frames through the four elements with `profile` and checks every
+// buffer's map and score against FrameScorer on the same frame.
+void expect_pipeline_matches_core(const std::string& profile, const std::vector<cv::Mat>& frames) {
+  const int w = frames[0].cols, h = frames[0].rows;
+  GError* err = nullptr;
+  const std::string desc = "appsrc name=src format=time caps=" + video_caps("RGB", w, h) +
+                           " ! advadtile profile=" + profile + " ! advadinfer profile=" + profile +
+                           " ! advadpostproc ! advadoverlay ! appsink name=sink sync=false";
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
+  ASSERT_EQ(err, nullptr) << err->message;
+  Collected out;
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  GstAppSinkCallbacks cb{};
+  cb.new_sample = &Collected::on_sample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, &out, nullptr);
+  gst_object_unref(sink);
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  for (size_t i = 0; i < frames.size(); ++i)
+    ASSERT_EQ(gst_app_src_push_buffer(GST_APP_SRC(src), frame_buffer(frames[i], "RGB", i * GST_SECOND / 10, GST_SECOND / 10)),
+              GST_FLOW_OK);
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  gst_object_unref(src);
+  BusRun run;
+  run_pipeline(pipeline, &run, "advad-detection", 120);
+  gst_object_unref(pipeline);
+  ASSERT_FALSE(run.error) << run.error_text();
+  ASSERT_TRUE(run.eos) << "timed out";
+  ASSERT_EQ(out.samples.size(), frames.size());
+
+  const Profile p = load_profile(profile);
+  ModelOptions mo;
+  mo.device = "cpu";
+  FrameScorer scorer(std::make_shared<Profile>(p), create_model(p, mo), 0);
+  const TileLayout layout = make_tile_layout(w, h, p.tiling);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    SCOPED_TRACE(i);
+    AdvadResultPtr r = result_of(gst_sample_get_buffer(out.samples[i]));
+    ASSERT_TRUE(r && r->map && r->detection);
+    ASSERT_EQ(r->map->map.size(), cv::Size(w, h));
+    const AnomalyMap want = scorer.score(frames[i], PixelFormat::RGB, layout);
+    EXPECT_TRUE(std::isfinite(r->map->score));
+    EXPECT_NEAR(r->map->score, want.score, 1e-5 * (1 + std::abs(want.score)));
+    EXPECT_LE(cv::norm(r->map->map, want.map, cv::NORM_INF), 1e-5);
+  }
+}
+
+class GstMethods : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { init_gstreamer(); }
+  TempDir dir;
+};
+
+TEST_F(GstMethods, InpFormerPackageFromAdvadTrainRunsInThePipeline) {
+  const std::string profile = make_inpformer_package(dir);
+  ASSERT_FALSE(profile.empty());
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < 3; ++i) frames.push_back(make_synthetic_frame(128, 96, i == 1, 700 + i));
+  expect_pipeline_matches_core(profile, frames);
+}
+
+}  // namespace
+}  // namespace advad::gsttest
