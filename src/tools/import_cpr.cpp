@@ -1,22 +1,22 @@
 // advad import cpr: an official CPR checkpoint (weights/<category>.pth as the
 // authors publish it: OrderedDict, possibly cuda-tagged, with or without the
 // backbone keys) + the category's training images -> an advad CPR package
-// (profile.ini + weights.pth + bank.bin).
+// (profile.ini + weights.pth + bank.bin), written by cpr::write_cpr_package.
 //
-// The official pickled grb.pth / feb.pth modules are not read: the codebook
-// and histograms (and, for objects, the foreground branch) are refitted from
-// the training images, and the bank holds every training image's normalised
-// head features.
+// The official pickled grb.pth / feb.pth modules are not read: the GRB
+// codebook and histograms are refitted from the training images, and with
+// foreground = on the Foreground Estimation Branch is fitted too (2-means
+// priors + LDA, cpr_feb_fit.h); the bank holds every training image's
+// normalised head features.
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
-#include "cpr/cpr_bank_build.h"
-#include "cpr/cpr_codebook_cv.h"
-#include "cpr/cpr_image.h"
-#include "cpr/cpr_model.h"
+#include "cpr/cpr_package_build.h"
 #include "cpr/cpr_settings.h"
 #include "cpr/cpr_weights.h"
 #include "io/state_dict.h"
@@ -34,7 +34,9 @@ int import_cpr_main(int argc, char** argv) {
                  "<out>/weights.pth (official key layout, 306 entries), <out>/bank.bin (normalised head\n"
                  "features of every training image, GRB codebook + histograms) and <out>/profile.ini.\n"
                  "The official grb.pth / feb.pth pickles are not read; the codebook is refitted here\n"
-                 "(OpenCV k-means++, 12 words, 50k sampled denseblock1 vectors).\n"
+                 "(OpenCV k-means++, 12 words, 50k sampled denseblock1 vectors), and with --foreground on\n"
+                 "so is the foreground branch (2-means border/centre priors + LDA, robust 1% min-max); when\n"
+                 "no centred foreground is found the map is weighted by 1 (texture mode) with a warning.\n"
                  "Bank memory grows linearly: ~12.3 MB per training image in fp32 (6.1 MB in fp16).");
   args.positional("weights.pth", "the official CPR checkpoint")
       .option("train", "DIR", "folder of defect-free training images (searched recursively, sorted by path)")
@@ -93,44 +95,39 @@ int import_cpr_main(int argc, char** argv) {
   net->to(device);
   std::cout << "weights: heads from " << info.checkpoint << ", backbone from " << info.backbone_source << "\n";
 
-  // Training images -> features.
-  const auto names = cpr::list_training_images(args.str("train"));
-  std::vector<torch::Tensor> images;
-  cli::Progress load_bar("read images", static_cast<long>(names.size()));
-  for (size_t i = 0; i < names.size(); ++i) {
-    images.push_back(cpr::load_cpr_input((fs::path(args.str("train")) / names[i]).string(), size, size,
-                                         p.input.mean, p.input.std));
-    load_bar.update(static_cast<long>(i + 1));
+  // Training images -> features -> codebook (+ FEB) -> package.
+  cpr::PackageBuildOptions bo;
+  bo.size = size;
+  bo.batch = batch;
+  bo.device = device;
+  bo.bank_dtype = store;
+  std::map<std::string, std::unique_ptr<cli::Progress>> bars;
+  bo.progress = [&](const std::string& stage, int64_t done, int64_t total) {
+    if (stage == "codebook" || stage == "foreground") {
+      if (done == 0)
+        std::cout << (stage == "codebook" ? "fitting the GRB codebook (k-means, 12 words) ...\n"
+                                          : "fitting the foreground branch (2-means priors + LDA) ...\n")
+                  << std::flush;
+      return;
+    }
+    auto& bar = bars[stage];
+    if (!bar) bar = std::make_unique<cli::Progress>(stage, static_cast<long>(total));
+    bar->update(static_cast<long>(done));
+    if (done >= total) bar->finish();
+  };
+  const auto res = cpr::write_cpr_package(*net, args.str("train"), p, settings, bo, out);
+  const std::string ini = res.profile_path;
+  if (settings.foreground) {
+    if (res.feb.found)
+      std::cout << "  foreground: fitted on " << res.feb.background_samples << " background + "
+                << res.feb.foreground_samples << " foreground samples, decision range " << res.feb.decision_min
+                << " .. " << res.feb.decision_max << "\n";
+    else
+      std::cerr << "advad import cpr: warning: no foreground found: map weighted by 1 (" << res.feb.reason << ")\n";
   }
-  load_bar.finish();
-  cli::Progress feat_bar("features", static_cast<long>(names.size()));
-  auto features = cpr::extract_train_features(*net, images, device, batch,
-                                              [&](int64_t done, int64_t) { feat_bar.update(static_cast<long>(done)); });
-  feat_bar.finish();
-  images.clear();
-
-  // Fit the GRB codebook; the FEB is not fitted by this command.
-  std::cout << "fitting the GRB codebook (k-means, 12 words) ...\n";
-  auto codebook = cpr::kmeans_codebook_cv(features.tap0);
-  if (settings.foreground)
-    std::cerr << "advad import cpr: warning: no foreground branch is fitted by this command; with foreground = on "
-                 "the map is weighted by 1 (texture mode). Use `advad train` for a fitted FEB.\n";
-  auto bank = cpr::assemble_bank(features, codebook, {}, {}, names, store);
-
-  fs::create_directories(out);
-  const std::string weights_path = (fs::path(out) / cpr::kWeightsFile).string();
-  const std::string bank_path = (fs::path(out) / cpr::kBankFile).string();
-  const std::string ini = (fs::path(out) / "profile.ini").string();
-  save_state_dict(cpr::official_state_dict(*net), weights_path);
-  bank.save(bank_path);
-  settings.backbone_weights.clear();  // the package's weights.pth carries the backbone
-  p.method_groups.erase("cpr");
-  cpr::store_cpr_settings(settings, p);
-  p.model = fs::absolute(out).lexically_normal().string();
-  save_profile(p, ini);
-  std::cout << "wrote " << ini << ", " << weights_path << " and " << bank_path << "\n"
-            << "  bank: " << bank.size() << " images, " << bank.bytes() / 1e6 << " MB on disk ("
-            << bank.bytes_per_image() / 1e6 << " MB per image, " << args.str("bank-dtype") << ")\n";
+  std::cout << "wrote " << ini << ", " << res.weights_path << " and " << res.bank_path << "\n"
+            << "  bank: " << res.images << " images, " << res.bank_bytes / 1e6 << " MB on disk ("
+            << res.bank_bytes_per_image / 1e6 << " MB per image, " << args.str("bank-dtype") << ")\n";
   if (!args.on("no-verify")) {
     ModelOptions mo;
     mo.device = "cpu";
