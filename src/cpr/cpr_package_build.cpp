@@ -41,11 +41,13 @@ PackageBuildResult write_cpr_package(CprNetworkImpl& net, const std::string& tra
   const auto n_images = static_cast<int64_t>(names.size());
   std::vector<torch::Tensor> images;
   images.reserve(names.size());
+  report("read images", 0, n_images);
   for (size_t i = 0; i < names.size(); ++i) {
     images.push_back(load_cpr_input((fs::path(train_dir) / names[i]).string(), o.size, o.size, p.input.mean,
                                     p.input.std));
     report("read images", static_cast<int64_t>(i + 1), n_images);
   }
+  report("features", 0, n_images);
   auto features = extract_train_features(net, images, o.device, o.batch,
                                          [&](int64_t done, int64_t total) { report("features", done, total); });
   images.clear();

@@ -23,9 +23,10 @@ struct PackageBuildOptions {
   torch::Device device = torch::kCPU;      // where the features are computed
   torch::ScalarType bank_dtype = torch::kFloat;
   uint64_t seed = 66;                      // k-means sampling (codebook, FEB)
-  // (stage, done, total): stages "read images", "features" (per image / batch),
-  // then "codebook" and "foreground" (0 of 1 when starting, 1 of 1 when done;
-  // "foreground" only with settings.foreground on); called as work progresses.
+  // (stage, done, total): stages "read images", "features" (0 of N when the
+  // stage starts, then per image / batch), then "codebook" and "foreground"
+  // (0 of 1 when starting, 1 of 1 when done; "foreground" only with
+  // settings.foreground on); called as work progresses.
   std::function<void(const std::string&, int64_t, int64_t)> progress;
 };
 

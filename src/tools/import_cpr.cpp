@@ -48,7 +48,8 @@ int import_cpr_main(int argc, char** argv) {
       .option("category", "NAME", "category name written into the profile (default: the --out folder name)", "")
       .option("size", "N", "network input side (official 320)", "320")
       .option("k", "N", "training images retrieved per query, written to [cpr] k (default 10 or the base profile's)")
-      .option("foreground", "on|off", "foreground weighting for object categories, written to [cpr] foreground")
+      .option("foreground", "on|off", "foreground weighting for object categories (on: the FEB is fitted from the "
+                                      "training images), written to [cpr] foreground")
       .option("bank-dtype", "fp32|fp16", "dtype the feature bank is stored in", "fp32")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N: where the features are computed", "auto")
       .option("batch", "N", "images per network pass", "4")
@@ -112,8 +113,8 @@ int import_cpr_main(int argc, char** argv) {
     }
     auto& bar = bars[stage];
     if (!bar) bar = std::make_unique<cli::Progress>(stage, static_cast<long>(total));
-    bar->update(static_cast<long>(done));
     if (done >= total) bar->finish();
+    else bar->update(static_cast<long>(done));
   };
   const auto res = cpr::write_cpr_package(*net, args.str("train"), p, settings, bo, out);
   const std::string ini = res.profile_path;

@@ -1,7 +1,7 @@
 // `advad import cpr` end to end on the fixture's checkpoint and training
 // images: the written package loads through the profile, scores, and each
 // training image retrieves itself first; bad inputs exit with code 2 and a
-// message naming the culprit.
+// message naming the culprit; --foreground on fits the foreground branch.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -93,5 +93,28 @@ TEST(CprImport, BadInputsExitWithCode2AndSayWhy) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("broken.pth"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir + "/pkg/bank.bin"));
+  fs::remove_all(dir);
+}
+
+TEST(CprImport, ForegroundOnFitsTheForegroundBranch) {
+  const auto dir = temp_dir("fg");
+  fs::create_directories(dir + "/train/good");
+  for (int i = 0; i < 6; ++i)
+    fs::copy_file(cprtest::data("tiny/train_00" + std::to_string(i) + ".png"),
+                  dir + "/train/good/00" + std::to_string(i) + ".png");
+  auto r = run_advad("import cpr " + cprtest::model_pth() + " --train " + dir + "/train --out " + dir +
+                     "/pkg --k 3 --batch 3 --size 160 --device cpu --threads 2 --foreground on");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("foreground: fitted on"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("no foreground found"), std::string::npos) << r.output;  // no weight-1 fallback
+
+  const Profile p = load_profile(dir + "/pkg/profile.ini");
+  auto model = cpr::load_cpr_package(p, ModelOptions{"cpu", "fp32", 0});
+  EXPECT_TRUE(model->settings().foreground);
+  ASSERT_TRUE(model->bank().has_foreground());
+  EXPECT_EQ(model->bank().foreground.sizes(), (std::vector<int64_t>{6, 40, 40}));
+  const auto fg = model->bank().foreground;
+  EXPECT_GE(fg.min().item<float>(), 0.0f);
+  EXPECT_LE(fg.max().item<float>(), 1.0f);
   fs::remove_all(dir);
 }
