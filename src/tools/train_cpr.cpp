@@ -1,12 +1,204 @@
-// CPR training is not available yet (fit of the foreground model, pseudo-anomalies and the
-// contrastive training are open work, see docs/STATUS.md). `advad import cpr` builds a
-// usable package (bank + codebook) from official weights and training images.
+// advad train <profile.ini> for method = cpr: contrastive training of the CPR
+// LRB heads, then a package (weights + bank + profile). Everything that
+// computes is in src/cpr/cpr_train_*; this file maps flags onto [train] keys,
+// shows progress and reports.
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/profile.h"
+#include "cpr/cpr_train_loop.h"
+#include "cpr/cpr_train_settings.h"
+#include "tools/cli.h"
 #include "tools/subcommands.h"
+
+namespace fs = std::filesystem;
+
 namespace advad::tools {
-int train_cpr_main(int, char**) {
-  std::cerr << "advad train: training method cpr is not available yet; build a package from official "
-               "weights with `advad import cpr <weights.pth> --train <images> --out <dir>` (docs/STATUS.md)\n";
-  return 2;
+
+namespace {
+
+// Flags that override one [train] key each (flag = key with '-' for '_').
+struct KeyFlag {
+  const char* key;
+  const char* value;
+  const char* help;
+};
+const KeyFlag kKeyFlags[] = {
+    {"data", "DIR", "[train] data: category folder with train/good (MVTec AD 2 / AD), or a folder of images"},
+    {"backbone_weights", "FILE", "[train] backbone_weights: torchvision densenet201-*.pth, or 'random' (tests, demos)"},
+    {"init", "FILE", "[train] init: official CPR weights/<category>.pth the heads start from (optional)"},
+    {"size", "N", "[train] size: network input side, a multiple of 8 [320]"},
+    {"steps", "N", "[train] steps: optimisation steps [2000]"},
+    {"batch", "N", "[train] batch: (query, reference) pairs per step [8]"},
+    {"lr", "X", "[train] lr: AdamW learning rate, constant [1e-3]"},
+    {"weight_decay", "X", "[train] weight_decay: AdamW decoupled weight decay [1e-2]"},
+    {"seed", "N", "[train] seed: head initialisation, synthesis, sampling, augmentation [66]"},
+    {"k", "N", "[train] k: a query's reference is one of its image's k nearest (GRB) training images [10]"},
+    {"points", "N", "[train] points: positive / far-negative / anomaly points per pair [300]"},
+    {"augment", "BOOL", "[train] augment: salt-and-pepper + HLS lightness, p 0.3 each (true | false) [true]"},
+    {"synth_per_image", "N", "[train] synth_per_image: pseudo-anomalies generated per training image [6]"},
+    {"checkpoint_every", "N", "[train] checkpoint_every: checkpoint every N steps, 0 = never [500]"},
+    {"synth", "MODE", "[train] synth: perlin | cutpaste | both (cutpaste / both need defects) [perlin]"},
+    {"synth_size", "N", "[train] synth_size: side of the square synthesis image [640]"},
+    {"anomaly_ratio", "X", "[train] anomaly_ratio: probability that a perlin sample gets a defect [0.9]"},
+    {"textures", "DIR", "[train] textures: folder of texture images (e.g. DTD) filling perlin defects"},
+    {"defects", "DIR", "[train] defects: defect-library folder (one sub-folder of RGBA patches per kind)"},
+    {"defect_scales", "LIST", "[train] defect_scales: per sub-folder scale range, e.g. hair:0.05-0.2,*:0.1-1"},
+};
+
+std::string flag_of(const std::string& key) {
+  std::string f = key;
+  for (auto& c : f)
+    if (c == '_') c = '-';
+  return f;
 }
+
+std::string fmt(double v, int prec = 4) {
+  std::ostringstream s;
+  s << std::setprecision(prec) << v;
+  return s.str();
+}
+
+// Removes every --set KEY=VALUE / --set=KEY=VALUE from argv (cli::Args keeps one
+// value per option; --set may repeat) and returns them as key -> value.
+std::map<std::string, std::string> extract_sets(int argc, char** argv, std::vector<char*>& rest) {
+  std::map<std::string, std::string> out;
+  const std::vector<std::string> keys = cpr::cpr_train_keys();
+  auto add = [&](const std::string& kv) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw cli::UsageError("advad train: --set expects KEY=VALUE, got '" + kv + "'");
+    const std::string key = kv.substr(0, eq);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      std::string accepted;
+      for (const auto& k : keys) accepted += (accepted.empty() ? "" : ", ") + k;
+      throw cli::UsageError("advad train: --set " + key + ": unknown [train] key; accepted: " + accepted);
+    }
+    out[key] = kv.substr(eq + 1);
+  };
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--set") {
+      if (i + 1 >= argc) throw cli::UsageError("advad train: --set needs a value <KEY=VALUE>");
+      add(argv[++i]);
+    } else if (a.rfind("--set=", 0) == 0) {
+      add(a.substr(6));
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  return out;
+}
+
+std::string duration(double s) {
+  const long t = static_cast<long>(s + 0.5);
+  std::ostringstream o;
+  o << t / 3600 << ":" << std::setw(2) << std::setfill('0') << (t / 60) % 60 << ":" << std::setw(2) << t % 60;
+  return o.str();
+}
+
+}  // namespace
+
+int train_cpr_main(int argc, char** argv) {
+  cli::Args args("train",
+                 "Train the CPR local-retrieval heads for the category <profile.ini> describes, on its defect-free\n"
+                 "images and pseudo-anomalies made from them, and write a model package (weights.pth with the\n"
+                 "trunk and the trained heads, bank.bin, profile.ini) to the profile's model path or --out.\n"
+                 "Recipe (official CPR train.py): DenseNet201 trunk frozen (eval mode, no gradient); the two LRB\n"
+                 "heads trained with the contrastive loss (positives: normal pixel pairs at the same place in the\n"
+                 "query and a retrieved reference, pulled above cosine 0.8; negatives: far-apart pairs re-weighted\n"
+                 "by backbone-feature distance (objects only) and the synthetic defect pixels, pushed below -0.2;\n"
+                 "cubed hinge, summed over both scales); AdamW, constant learning rate. The query is a synthetic\n"
+                 "sample, the reference one of its image's k nearest training images (GRB). With [cpr] foreground\n"
+                 "= on, the FEB is fitted first and positives are sampled by foreground weight. Settings come from\n"
+                 "the profile's [train] group; each flag below (or --set KEY=VALUE) overrides one key.");
+  args.positional("profile.ini", "the category profile (method = cpr)");
+  for (const auto& f : kKeyFlags) args.option(flag_of(f.key), f.value, f.help);
+  args.option("set", "KEY=VALUE", "override any [train] key (repeatable), e.g. --set steps=500 --set synth_size=320")
+      .option("out", "DIR", "package folder to write (default: the profile's [profile] model)")
+      .option("checkpoint", "FILE", "checkpoint file (default: <out>/checkpoint.pth); written every checkpoint_every\n"
+                                    "      steps: head weights and BN statistics, AdamW state, step and seed")
+      .flag("resume", "continue from the checkpoint (same profile and flags); the result equals an uninterrupted run")
+      .flag("keep-checkpoint", "keep the checkpoint after the package is written (default: delete it)")
+      .option("stop-after", "N", "stop after step N with a checkpoint and no package (resume later with --resume)", "0")
+      .option("device", "DEV", "auto | cpu | cuda | cuda:N: where the network runs", "cpu")
+      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0");
+  std::vector<char*> rest;
+  const std::map<std::string, std::string> sets = extract_sets(argc, argv, rest);
+  if (!args.parse(static_cast<int>(rest.size()), rest.data())) return 0;
+
+  const Profile profile = load_profile(args.positionals()[0], /*check_model_file=*/false);
+  std::map<std::string, std::string> overrides = sets;
+  for (const auto& f : kKeyFlags)
+    if (args.has(flag_of(f.key))) overrides[f.key] = args.str(flag_of(f.key));
+  const cpr::CprTrainSettings settings = cpr::parse_cpr_train_settings(profile, overrides);
+  configure_runtime(args.integer("threads"));
+
+  cpr::CprTrainOptions o;
+  o.output = args.has("out") ? fs::absolute(args.str("out")).lexically_normal().string() : "";
+  o.checkpoint = args.has("checkpoint") ? fs::absolute(args.str("checkpoint")).string() : "";
+  o.resume = args.on("resume");
+  o.keep_checkpoint = args.on("keep-checkpoint");
+  o.device = args.str("device");
+  o.stop_after = args.integer("stop-after");
+  if (o.stop_after < 0) throw cli::UsageError("advad train: --stop-after must be >= 0");
+
+  std::unique_ptr<cli::Progress> stage_bar, bar;
+  std::string stage_name;
+  double last_loss = 0;
+  o.on_stage = [&](const std::string& name, int64_t done, int64_t total) {
+    if (bar) {  // training is over: the package stages follow
+      bar->finish("loss " + fmt(last_loss));
+      bar.reset();
+    }
+    if (name != stage_name) {
+      if (stage_bar) stage_bar->finish();
+      stage_bar = std::make_unique<cli::Progress>(name, static_cast<long>(total));
+      stage_name = name;
+    }
+    stage_bar->update(static_cast<long>(done));
+  };
+  double avg = 0;
+  o.on_step = [&](const cpr::CprTrainStep& s) {
+    if (stage_bar) {
+      stage_bar->finish();
+      stage_bar.reset();
+      stage_name.clear();
+    }
+    if (!bar) bar = std::make_unique<cli::Progress>("train", s.total);
+    avg = avg == 0 ? s.loss : 0.95 * avg + 0.05 * s.loss;
+    last_loss = s.loss;
+    bar->update(s.step, "loss " + fmt(s.loss) + " (avg " + fmt(avg) + ") ETA " + duration(s.eta_s));
+  };
+
+  std::cout << "advad train: " << profile.path << "\n  data " << settings.data << "\n  backbone "
+            << settings.backbone_weights << (settings.init.empty() ? "" : "\n  init " + settings.init) << "\n";
+  const cpr::CprTrainResult r = cpr::run_cpr_training(profile, settings, o);
+  if (bar) bar->finish("loss " + fmt(last_loss));
+  if (stage_bar) stage_bar->finish();
+  std::cout << "  " << r.images << " training images, " << r.synthetic << " synthetic samples (" << r.anomalous
+            << " with a defect); steps " << r.start_step << " -> " << r.steps_done << " of " << r.total_steps;
+  if (r.seconds_per_step > 0) std::cout << " (" << fmt(r.seconds_per_step, 3) << " s/step)";
+  std::cout << "\n";
+  if (!r.foreground_note.empty())
+    std::cerr << "advad train: warning: [cpr] foreground = on but " << r.foreground_note
+              << "; positives were sampled uniformly and the map is not foreground-weighted\n";
+  if (!r.losses.empty()) std::cout << "  loss first " << fmt(r.losses.front()) << ", last " << fmt(r.losses.back()) << "\n";
+  if (r.package_profile.empty()) {
+    std::cout << "stopped at step " << r.steps_done << "; checkpoint " << r.checkpoint << " (continue with --resume)\n";
+    return 0;
+  }
+  std::cout << "package: " << fs::path(r.package_profile).parent_path().string() << " (profile " << r.package_profile
+            << ")\n";
+  if (!r.checkpoint.empty()) std::cout << "checkpoint kept: " << r.checkpoint << "\n";
+  return 0;
+}
+
 }  // namespace advad::tools
