@@ -22,6 +22,7 @@
 #include "core/model.h"
 #include "core/profile.h"
 #include "core/tile_layout.h"
+#include "cpr/cpr_settings.h"
 #include "cpr/cpr_train_loop.h"
 #include "cpr/cpr_train_loss.h"
 #include "cpr/cpr_train_points.h"
@@ -418,6 +419,40 @@ TEST(CprTrainLoop, ResumeEqualsUninterrupted) {
   none.output = tmp("resume/c").string();
   none.resume = true;
   expect_error<ModelError>([&] { run_cpr_training(p, s, none); }, {"no checkpoint"});
+}
+
+// Object mode ([cpr] foreground = on): the FEB is fitted on a centred object,
+// positives follow its sampling weight, far negatives count, and the package
+// carries the foreground branch.
+TEST(CprTrainLoop, ObjectModeFitsTheForeground) {
+  const fs::path dir = tmp("object/imgs");
+  fs::create_directories(dir);
+  cv::RNG rng(11);
+  for (int i = 0; i < 5; ++i) {
+    cv::Mat img(64, 64, CV_8UC3);
+    rng.fill(img, cv::RNG::UNIFORM, 10, 40);  // dark noisy background
+    cv::Mat disk = cv::Mat::zeros(64, 64, CV_8U);
+    cv::circle(disk, {32 + (i % 3) - 1, 32 - (i % 2)}, 17, cv::Scalar(255), cv::FILLED);
+    cv::Mat bright(64, 64, CV_8UC3);
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) {
+        const int v = 170 + static_cast<int>(40 * std::sin(0.6 * x) * std::cos(0.5 * y));
+        bright.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(v - 30), static_cast<uchar>(v), static_cast<uchar>(v - 60));
+      }
+    bright.copyTo(img, disk);
+    cv::imwrite((dir / ("obj_" + std::to_string(i) + ".png")).string(), img);
+  }
+  const auto ini = write_profile(tmp("object"), dir.string(), "steps = 4\npoints = 60\nbatch = 2\n",
+                                 "k = 3\nforeground = on\n");
+  const Profile p = load_profile(ini, false);
+  CprTrainOptions o;
+  o.output = tmp("object/pkg").string();
+  const auto r = run_cpr_training(p, parse_cpr_train_settings(p), o);
+  EXPECT_TRUE(r.foreground) << r.foreground_note;
+  ASSERT_EQ(r.losses.size(), 4u);
+  for (double l : r.losses) EXPECT_TRUE(std::isfinite(l));
+  const Profile pkg = load_profile(r.package_profile);
+  EXPECT_TRUE(parse_cpr_settings(pkg).foreground);
 }
 
 TEST(CprTrainLoop, InputErrorsNameTheProblem) {
