@@ -609,3 +609,35 @@ TEST(CprTrainCli, TrainsWritesPackageAndRefusesBadInput) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("no checkpoint"), std::string::npos) << r.out;
 }
+
+// The shipped CPR profiles carry the seed's training recipe (cut-paste libraries and scales).
+TEST(CprTrainSettingsTest, ShippedProfilesHoldTheSeedRecipe) {
+  struct Want {
+    const char* cat;
+    long steps;
+    uint64_t seed;
+    int per_image;
+    size_t libraries;
+  };
+  for (const Want& w : {Want{"fruit_jelly", 2000, 42, 25, 5}, Want{"vial", 1300, 66, 6, 2}}) {
+    SCOPED_TRACE(w.cat);
+    const Profile p = load_profile(advad::test::test_data(std::string("../../models/mvtec_ad2/") + w.cat + ".ini"), false);
+    const CprTrainSettings s = parse_cpr_train_settings(p);
+    EXPECT_EQ(s.steps, w.steps);
+    EXPECT_EQ(s.seed, w.seed);
+    EXPECT_EQ(s.batch, 8);
+    EXPECT_EQ(s.size, 320);
+    EXPECT_DOUBLE_EQ(s.lr, 1e-3);
+    EXPECT_DOUBLE_EQ(s.weight_decay, 1e-2);
+    EXPECT_EQ(s.synth_per_image, w.per_image);
+    EXPECT_EQ(s.synth.mode, SynthMode::CutPaste);
+    EXPECT_EQ(s.synth.size, 640);
+    EXPECT_TRUE(s.synth.object) << "[cpr] foreground = on";
+    EXPECT_EQ(s.synth.defect_scales.size(), w.libraries);
+    EXPECT_NE(s.backbone_weights.find("densenet201"), std::string::npos);
+  }
+  const Profile fj = load_profile(advad::test::test_data("../../models/mvtec_ad2/fruit_jelly.ini"), false);
+  const auto hair = parse_cpr_train_settings(fj).synth.defect_scales.at("hair");
+  EXPECT_DOUBLE_EQ(hair.first, 0.05);
+  EXPECT_DOUBLE_EQ(hair.second, 0.2);
+}
