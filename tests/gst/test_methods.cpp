@@ -14,6 +14,8 @@
 
 #include "core/model.h"
 #include "core/profile.h"
+#include "cpr/cpr_network.h"
+#include "cpr/cpr_package_build.h"
 #include "gst/advadmeta.h"
 #include "gst_test_util.h"
 #include "inpformer/train_loop.h"
@@ -53,6 +55,29 @@ AdvadResultPtr result_of(GstBuffer* buf) {
   const GType api = g_type_from_name("GstAdvadMetaAPI");
   auto* m = api ? reinterpret_cast<GstAdvadMeta*>(gst_buffer_get_meta(buf, api)) : nullptr;
   return m ? *m->result : nullptr;
+}
+
+// A tiny CPR package (random DenseNet trunk and heads, foreground fitted) from
+// generated defect-free frames, tiled 1x1 at 64 px, written by the package writer.
+std::string make_cpr_package(const TempDir& dir) {
+  const fs::path data = fs::path(dir.path()) / "cpr_train";
+  fs::create_directories(data);
+  for (int i = 0; i < 4; ++i) {
+    cv::Mat rgb = make_synthetic_frame(128, 96, false, 900 + i), bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    cv::imwrite((data / ("f" + std::to_string(i) + ".png")).string(), bgr);
+  }
+  torch::manual_seed(3);
+  cpr::CprNetwork net(32);
+  Profile base;
+  base.category = "cpr_demo";
+  cpr::CprSettings settings;
+  settings.k = 2;
+  settings.foreground = true;
+  cpr::PackageBuildOptions o;
+  o.size = 64;
+  return cpr::write_cpr_package(*net, data.string(), base, settings, o, (fs::path(dir.path()) / "cpr_pkg").string())
+      .profile_path;
 }
 
 struct Collected {
@@ -127,6 +152,15 @@ TEST_F(GstMethods, InpFormerPackageFromAdvadTrainRunsInThePipeline) {
   ASSERT_FALSE(profile.empty());
   std::vector<cv::Mat> frames;
   for (int i = 0; i < 3; ++i) frames.push_back(make_synthetic_frame(128, 96, i == 1, 700 + i));
+  expect_pipeline_matches_core(profile, frames);
+}
+
+TEST_F(GstMethods, CprPackageRunsInTheSamePipeline) {
+  const std::string profile = make_cpr_package(dir);
+  ASSERT_FALSE(profile.empty());
+  EXPECT_EQ(load_profile(profile).method, Method::Cpr);
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < 3; ++i) frames.push_back(make_synthetic_frame(128, 96, i == 1, 800 + i));
   expect_pipeline_matches_core(profile, frames);
 }
 
