@@ -21,7 +21,7 @@ Dinov2EncoderImpl::Dinov2EncoderImpl(const InpFormerConfig& c) : cfg(c) {
   mask_token = register_parameter("mask_token", torch::zeros({1, D}));
   patch_embed = register_module("patch_embed", PatchEmbed(cfg.patch_size, D));
   blocks = register_module("blocks", torch::nn::ModuleList());
-  for (int i = 0; i < cfg.depth; ++i) blocks->push_back(VitBlock(D, cfg.heads, cfg.hidden_dim(), cfg.encoder_eps));
+  for (int i = 0; i < cfg.depth; ++i) blocks->push_back(VitBlock(D, cfg.heads, cfg.hidden_dim(), cfg.encoder_eps, cfg.swiglu_hidden));
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D}).eps(cfg.encoder_eps)));
 }
 

@@ -10,12 +10,16 @@ namespace advad::inpformer {
 namespace {
 const std::vector<int> kTapsSB{2, 3, 4, 5, 6, 7, 8, 9};
 const std::vector<int> kTapsL{4, 6, 8, 10, 12, 14, 16, 18};
+// No official ViT-g recipe: L's taps at the same relative depths of 40 blocks (round(i * 40 / 24)).
+const std::vector<int> kTapsG{7, 10, 13, 17, 20, 23, 27, 30};
 
 struct Preset {
   const char* name;
   int dim, depth, heads;
 };
-const Preset kPresets[] = {{"vit_small", 384, 12, 6}, {"vit_base", 768, 12, 12}, {"vit_large", 1024, 24, 16}};
+const Preset kPresets[] = {
+    {"vit_small", 384, 12, 6}, {"vit_base", 768, 12, 12}, {"vit_large", 1024, 24, 16}, {"vit_giant", 1536, 40, 24}};
+constexpr int kGiantSwiGluHidden = 4096;  // DINOv2 ViT-g/14: int(2/3 * 4 * 1536), a multiple of 8
 
 std::string join(const std::vector<int>& v) {
   std::string s;
@@ -83,10 +87,11 @@ InpFormerConfig preset_config(const std::string& encoder, int registers) {
       c.depth = p.depth;
       c.heads = p.heads;
       c.registers = registers;
-      c.taps = p.depth == 24 ? kTapsL : kTapsSB;
+      c.taps = p.depth == 40 ? kTapsG : p.depth == 24 ? kTapsL : kTapsSB;
+      if (p.depth == 40) c.swiglu_hidden = kGiantSwiGluHidden;
       return c;
     }
-  throw ModelError("unknown INP-Former encoder '" + encoder + "' (accepted: vit_small, vit_base, vit_large)");
+  throw ModelError("unknown INP-Former encoder '" + encoder + "' (accepted: vit_small, vit_base, vit_large, vit_giant)");
 }
 
 std::string encoder_name(const InpFormerConfig& cfg) {
@@ -133,11 +138,24 @@ InpFormerConfig infer_config(const StateDict& sd, InpFormerConfig c) {
     throw ModelError(sd.source + ": '" + e + "pos_embed' has " + std::to_string(npos) + " patch entries, not a square grid");
   c.img_size = grid * c.patch_size;
   c.registers = sd.has(e + "register_tokens") ? static_cast<int>(need(e + "register_tokens", 3).size(1)) : 0;
-  int64_t hidden = need(e + "blocks.0.mlp.fc1.weight", 2).size(0);
-  if (hidden % c.embed_dim)
-    throw ModelError(sd.source + ": mlp hidden size " + std::to_string(hidden) + " is not a multiple of " +
-                     std::to_string(c.embed_dim) + " (SwiGLU encoders such as ViT-g are not supported)");
-  c.mlp_ratio = static_cast<int>(hidden / c.embed_dim);
+  // The encoder's FFN: GELU Mlp (fc1/fc2) or, for ViT-g, the fused SwiGLU (w12/w3).
+  // The INP modules always use a GELU Mlp; with a SwiGLU encoder their width
+  // comes from the bottleneck (official model.pth) or is the default 4 x D.
+  const std::string mlp_key = sd.has(e + "blocks.0.mlp.w12.weight")
+                                  ? std::string(full ? "bottleneck.0.fc1.weight" : "")
+                                  : e + "blocks.0.mlp.fc1.weight";
+  c.swiglu_hidden = sd.has(e + "blocks.0.mlp.w12.weight")
+                        ? static_cast<int>(need(e + "blocks.0.mlp.w12.weight", 2).size(0) / 2)
+                        : 0;
+  if (!mlp_key.empty()) {
+    const int64_t hidden = need(mlp_key, 2).size(0);
+    if (hidden % c.embed_dim)
+      throw ModelError(sd.source + ": '" + mlp_key + "' has width " + std::to_string(hidden) +
+                       ", not a multiple of the embedding width " + std::to_string(c.embed_dim));
+    c.mlp_ratio = static_cast<int>(hidden / c.embed_dim);
+  } else {
+    c.mlp_ratio = 4;
+  }
 
   c.heads = 0;
   for (const auto& p : kPresets)
@@ -155,6 +173,7 @@ InpFormerConfig infer_config(const StateDict& sd, InpFormerConfig c) {
   if (c.heads == 0) c.heads = std::max(1, c.embed_dim / 64);
   // The official scripts pick the ViT-L tap list for 24-block encoders.
   if (depth == 24 && old_depth != 24 && c.taps == kTapsSB) c.taps = kTapsL;
+  if (depth == 40 && old_depth != 40 && c.taps == kTapsSB) c.taps = kTapsG;
   // Taps and groups are not in the weights: the profile's [inpformer] group may
   // still set them (a shallow custom encoder cannot use the default 2..9), and
   // the caller validates the final config.

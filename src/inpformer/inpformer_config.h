@@ -18,6 +18,7 @@ struct InpFormerConfig {
   int patch_size = 14;
   int img_size = 518;         // position table covers (img_size / patch_size)^2 patches
   int mlp_ratio = 4;          // hidden = mlp_ratio * embed_dim, encoder and INP modules
+  int swiglu_hidden = 0;      // > 0: the encoder's FFN is DINOv2's fused SwiGLU of this width (ViT-g: 4096)
   double encoder_eps = 1e-6;  // LayerNorm eps of the encoder
   double pos_offset = 0.1;    // interpolate_offset of the position-table resampling
   // INP modules.
@@ -41,8 +42,9 @@ struct InpFormerConfig {
   std::string describe() const;  // e.g. "ViT-B/14-reg4 D=768 depth 12 taps 2..9 INPs 6 decoder 8"
 };
 
-// Encoder names: vit_small | vit_base | vit_large (DINOv2 /14, the official tap lists:
-// S and B use 2..9, L uses 4,6,...,18). `registers` 4 or 0. Throws ModelError otherwise.
+// Encoder names: vit_small | vit_base | vit_large | vit_giant (DINOv2 /14, the official tap lists:
+// S and B use 2..9, L uses 4,6,...,18; INP-Former has no ViT-g recipe: its taps are L's scaled
+// to 40 blocks, 7,10,13,17,20,23,27,30, with the fused SwiGLU FFN of width 4096). `registers` 4 or 0. Throws ModelError otherwise.
 InpFormerConfig preset_config(const std::string& encoder, int registers = 4);
 // "vit_small" / "vit_base" / "vit_large" when cfg's encoder dims match a preset, else "custom".
 std::string encoder_name(const InpFormerConfig& cfg);

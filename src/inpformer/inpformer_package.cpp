@@ -85,7 +85,7 @@ InpFormerSpec parse_inpformer_group(const std::map<std::string, std::string>& gr
       try {
         p = preset_config(*v, base.registers);
       } catch (const ModelError&) {
-        r.fail("encoder", "'" + *v + "' is not one of vit_small, vit_base, vit_large, custom");
+        r.fail("encoder", "'" + *v + "' is not one of vit_small, vit_base, vit_large, vit_giant, custom");
       }
       if (p.embed_dim != base.embed_dim || p.heads != base.heads || p.depth < base.depth)
         r.fail("encoder", *v + " does not match the weights (" + base.describe() + ")");

@@ -11,4 +11,14 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2(at::gelu(fc1(x))); }
 
+SwiGluFfnImpl::SwiGluFfnImpl(int64_t dim, int64_t hidden) {
+  w12 = register_module("w12", torch::nn::Linear(dim, 2 * hidden));
+  w3 = register_module("w3", torch::nn::Linear(hidden, dim));
+}
+
+torch::Tensor SwiGluFfnImpl::forward(const torch::Tensor& x) {
+  const auto halves = w12(x).chunk(2, -1);
+  return w3(at::silu(halves[0]) * halves[1]);
+}
+
 }  // namespace advad::inpformer

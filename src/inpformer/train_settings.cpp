@@ -166,7 +166,7 @@ InpFormerConfig random_encoder_config(const Profile& profile) {
   };
   auto enc = g.find("encoder");
   if (enc == g.end())
-    fail("encoder", "missing; accepted: vit_small | vit_base | vit_large | custom (custom needs embed_dim, depth, heads, taps)");
+    fail("encoder", "missing; accepted: vit_small | vit_base | vit_large | vit_giant | custom (custom needs embed_dim, depth, heads, taps)");
   InpFormerConfig c;
   if (enc->second == "custom") {
     for (const char* k : {"embed_dim", "depth", "heads", "taps"})
@@ -178,7 +178,7 @@ InpFormerConfig random_encoder_config(const Profile& profile) {
     try {
       c = preset_config(enc->second, integer("registers", 4));
     } catch (const ModelError&) {
-      fail("encoder", "'" + enc->second + "' is not one of vit_small, vit_base, vit_large, custom");
+      fail("encoder", "'" + enc->second + "' is not one of vit_small, vit_base, vit_large, vit_giant, custom");
     }
   }
   c.registers = integer("registers", c.registers);

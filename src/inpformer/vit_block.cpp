@@ -23,18 +23,20 @@ LayerScaleImpl::LayerScaleImpl(int64_t dim, double init) {
   gamma = register_parameter("gamma", torch::full({dim}, init));
 }
 
-VitBlockImpl::VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden, double eps) {
+VitBlockImpl::VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden, double eps, int64_t swiglu_hidden) {
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps)));
   attn = register_module("attn", SelfAttention(dim, heads));
   ls1 = register_module("ls1", LayerScale(dim));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps)));
-  mlp = register_module("mlp", Mlp(dim, hidden));
+  if (swiglu_hidden > 0) swiglu = register_module("mlp", SwiGluFfn(dim, swiglu_hidden));
+  else mlp = register_module("mlp", Mlp(dim, hidden));
   ls2 = register_module("ls2", LayerScale(dim));
 }
 
 torch::Tensor VitBlockImpl::forward(const torch::Tensor& x) {
   auto y = x + ls1(attn(layer_norm32(x, norm1)));
-  return y + ls2(mlp(layer_norm32(y, norm2)));
+  const auto z = layer_norm32(y, norm2);
+  return y + ls2(swiglu ? swiglu(z) : mlp(z));
 }
 
 }  // namespace advad::inpformer

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "inpformer/anomaly_map.h"
 #include "inpformer/inpformer_weights.h"
+#include "inpformer/vit_block.h"
 #include "io/npy.h"
 #include "io/state_dict.h"
 
@@ -43,6 +44,13 @@ struct Ref {
     return (x - mu) / (var + eps).sqrt() * w(k + ".weight") + w(k + ".bias");
   }
   torch::Tensor mlp(const torch::Tensor& x, const std::string& k) const {
+    if (sd.has(k + ".w12.weight")) {  // DINOv2's fused SwiGLU: rows [0,H) gate through SiLU, rows [H,2H) linear
+      const auto w12 = w(k + ".w12.weight"), b12 = w(k + ".w12.bias");
+      const int64_t H = w12.size(0) / 2;
+      auto a = x.matmul(w12.slice(0, 0, H).t()) + b12.slice(0, 0, H);
+      auto g = x.matmul(w12.slice(0, H, 2 * H).t()) + b12.slice(0, H, 2 * H);
+      return lin(a / (1 + torch::exp(-a)) * g, k + ".w3");
+    }
     auto h = lin(x, k + ".fc1");
     h = 0.5 * h * (1 + torch::erf(h / std::sqrt(2.0)));
     return lin(h, k + ".fc2");
@@ -188,6 +196,7 @@ struct Arch {
   std::vector<int> taps;
   std::vector<std::vector<int>> groups;
   int decoder, side;
+  int swiglu = 0;  // > 0: SwiGLU encoder FFN of this width (ViT-g style)
 };
 
 class OtherArchitectures : public ::testing::TestWithParam<Arch> {};
@@ -203,6 +212,7 @@ TEST_P(OtherArchitectures, MatchReferenceAndRoundTrip) {
   c.enc_groups = a.groups;
   c.dec_groups = a.groups;
   c.n_decoder = a.decoder;
+  c.swiglu_hidden = a.swiglu;
   auto net = random_net(c, 7);
   auto sd = inpformer_state_dict(net);
   torch::NoGradGuard ng;
@@ -226,6 +236,8 @@ TEST_P(OtherArchitectures, MatchReferenceAndRoundTrip) {
   EXPECT_EQ(back->cfg.depth, c.depth);
   EXPECT_EQ(back->cfg.registers, c.registers);
   EXPECT_EQ(back->cfg.img_size, c.img_size);
+  EXPECT_EQ(back->cfg.swiglu_hidden, c.swiglu_hidden);
+  EXPECT_EQ(back->cfg.mlp_ratio, c.mlp_ratio);
   EXPECT_TRUE(group_maps(back->forward(x)).equal(mine)) << a.name;
 }
 
@@ -234,7 +246,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Arch{"no_registers", 32, 2, 6, 0, {1, 2, 4, 5}, {{0, 1}, {2, 3}}, 4, 112},
                       Arch{"registers_wider", 64, 4, 5, 4, {0, 2, 3}, {{0}, {1, 2}}, 3, 98},
                       Arch{"three_groups_five_decoders", 24, 3, 4, 2, {0, 1, 2, 3}, {{0}, {1, 2}, {3}}, 5, 126},
-                      Arch{"table_size_input", 32, 2, 3, 1, {1, 2}, {{0, 1}}, 2, 112}),
+                      Arch{"table_size_input", 32, 2, 3, 1, {1, 2}, {{0, 1}}, 2, 112},
+                      Arch{"swiglu_encoder", 32, 2, 3, 4, {0, 1, 2}, {{0, 1}, {2}}, 3, 84, 24}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(InpFormerNet, BatchItemsEqualSingleRuns) {
@@ -312,6 +325,25 @@ TEST(InpFormerNet, Dinov2EncoderOnlyWeights) {
   InpFormerNet net(c);
   load_inpformer_weights(net, enc);
   EXPECT_TRUE(net->encoder->pos_embed.equal(full.at("encoder.pos_embed")));
+}
+
+// ViT-g/14 preset: DINOv2's giant encoder (fused SwiGLU FFN, 40 blocks); only
+// the shapes are checked here (no ViT-g weights ship, and a forward needs GBs).
+TEST(InpFormerNet, GiantPresetHasDinov2Shapes) {
+  const InpFormerConfig c = preset_config("vit_giant");
+  EXPECT_EQ(c.embed_dim, 1536);
+  EXPECT_EQ(c.depth, 40);
+  EXPECT_EQ(c.heads, 24);
+  EXPECT_EQ(c.swiglu_hidden, 4096);
+  EXPECT_EQ(c.taps, (std::vector<int>{7, 10, 13, 17, 20, 23, 27, 30}));
+  EXPECT_EQ(encoder_name(c), "vit_giant");
+  c.validate();
+  VitBlock block(c.embed_dim, c.heads, c.hidden_dim(), c.encoder_eps, c.swiglu_hidden);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : block->named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  EXPECT_EQ(shapes["mlp.w12.weight"], (std::vector<int64_t>{8192, 1536}));
+  EXPECT_EQ(shapes["mlp.w3.weight"], (std::vector<int64_t>{1536, 4096}));
+  EXPECT_EQ(shapes.count("mlp.fc1.weight"), 0u);
 }
 
 TEST(InpFormerErrors, BadWeightsAndInputs) {
