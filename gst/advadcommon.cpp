@@ -1,8 +1,10 @@
 #include "advadcommon.h"
 
 #include <cstdio>
+#include <tuple>
 
 #include "core/error.h"
+#include "core/profile.h"
 
 bool advad_pixel_format(GstVideoFormat format, advad::PixelFormat* out) {
   using advad::PixelFormat;
@@ -91,15 +93,10 @@ void advad_check_sink_event(GstElement* element, GstEvent* event, gboolean* warn
 
 bool advad_parse_kernel(const std::string& text, int* w, int* h, bool* set) {
   *set = false;
-  if (text.empty()) return true;
-  int a = 0, b = 0;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%dx%d%c", &a, &b, &extra) == 2 && a >= 0 && b >= 0) {
-    *w = a;
-    *h = b;
-  } else if (std::sscanf(text.c_str(), "%d%c", &a, &extra) == 1 && a >= 0) {
-    *w = *h = a;
-  } else {
+  if (text.empty()) return true;  // empty: the profile's value
+  try {
+    std::tie(*w, *h) = advad::parse_kernel(text);  // the profile's own rule, so both accept the same forms
+  } catch (const advad::ProfileError&) {
     return false;
   }
   *set = true;

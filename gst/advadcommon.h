@@ -41,5 +41,5 @@ constexpr GParamFlags ADVAD_PARAM_READY =
 constexpr GParamFlags ADVAD_PARAM_PLAYING =
     static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
-// Parses "N" (N x N) or "WxH"; empty = unset. False on a malformed value.
+// Parses a kernel with core parse_kernel ("N", "WxH", "off"/"0"); empty = unset. False on a malformed value.
 bool advad_parse_kernel(const std::string& text, int* w, int* h, bool* set);

@@ -227,17 +227,6 @@ class Reader {
   std::vector<std::string> lines_;
 };
 
-// "80x80" -> (80,80); "0" / "off" / "0x0" -> (0,0).
-std::pair<int, int> parse_kernel(const std::string& v) {
-  std::string l = lower(v);
-  if (l == "0" || l == "off" || l == "none" || l == "0x0") return {0, 0};
-  auto x = l.find('x');
-  if (x == std::string::npos) throw ProfileError("bad kernel '" + v + "'; accepted: WxH (e.g. 80x80, 1..1000 each) or off");
-  int w = Reader::parse_int(trim(l.substr(0, x)), 1, 1000);
-  int h = Reader::parse_int(trim(l.substr(x + 1)), 1, 1000);
-  return {w, h};
-}
-
 std::array<float, 3> parse_triple(const std::string& v, bool positive) {
   std::vector<std::string> parts;
   std::string cur;
@@ -289,6 +278,23 @@ PostprocSpec read_post(const Reader& r, const std::string& g, PostprocSpec p) {
 }
 
 }  // namespace
+
+std::pair<int, int> parse_kernel(const std::string& v) {
+  std::string l = lower(trim(v));
+  if (l == "0" || l == "off" || l == "none" || l == "0x0") return {0, 0};
+  const char* accepted = "; accepted: WxH or N (N x N), 1..1000 each (e.g. 80x80, 15), or off / 0";
+  auto x = l.find('x');
+  try {
+    if (x == std::string::npos) {
+      const int n = Reader::parse_int(l, 1, 1000);
+      return {n, n};
+    }
+    return {Reader::parse_int(trim(l.substr(0, x)), 1, 1000), Reader::parse_int(trim(l.substr(x + 1)), 1, 1000)};
+  } catch (const ProfileError&) {
+    throw ProfileError("bad kernel '" + v + "'" + accepted);
+  }
+}
+
 
 std::string to_string(Method m) { return enum_name(m, kMethods); }
 std::string to_string(MergeMode m) { return enum_name(m, kMerges); }

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace advad {
@@ -51,6 +52,9 @@ struct GridLevel {
 };
 // "4x2" -> {4,2}; "1x1;2x2" (or with ',') -> two levels. ProfileError on bad text.
 std::vector<GridLevel> parse_levels(const std::string& s);
+// Morphology kernel: "80x80" -> {80,80}; "15" -> {15,15}; "off" / "0" / "0x0" -> {0,0}.
+// Sides 1..1000. ProfileError naming the text and the accepted forms.
+std::pair<int, int> parse_kernel(const std::string& text);
 std::string to_string(const std::vector<GridLevel>& levels);
 
 struct TilingSpec {

@@ -188,7 +188,7 @@ TEST(Profile, BadTiling) {
   expect_error(write_ini(d, "[tiling]\nlevels = 2xtwo\n"), {"[tiling] levels", "not an integer"});
   expect_error(write_ini(d, "[tiling]\nlevels =\n"), {"[tiling] levels", "no grid"});
   expect_error(write_ini(d, "[tiling]\nblend = hann\n"), {"[tiling] blend", "merge = mean"});
-  expect_error(write_ini(d, "[postproc]\nclose = 80\n"), {"[postproc] close", "WxH"});
+  expect_error(write_ini(d, "[postproc]\nclose = 80y\n"), {"[postproc] close", "80y", "WxH"});
 }
 
 TEST(Profile, MissingModelMethodFileAndSyntax) {
@@ -240,3 +240,19 @@ TEST(Profile, ParseHelpersForElementProperties) {
 
 }  // namespace
 }  // namespace advad
+
+// One kernel rule for profiles and the advadpostproc properties.
+TEST(Profile, KernelForms) {
+  EXPECT_EQ(advad::parse_kernel("80x80"), std::make_pair(80, 80));
+  EXPECT_EQ(advad::parse_kernel("7X3"), std::make_pair(7, 3));
+  EXPECT_EQ(advad::parse_kernel(" 15 "), std::make_pair(15, 15));
+  for (const char* off : {"off", "0", "0x0", "none"}) EXPECT_EQ(advad::parse_kernel(off), std::make_pair(0, 0)) << off;
+  for (const char* bad : {"x", "5x", "ax3", "-3", "2000", "3x0", "3x3x3"}) {
+    try {
+      advad::parse_kernel(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const advad::ProfileError& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+}
