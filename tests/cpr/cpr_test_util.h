@@ -21,9 +21,8 @@ inline std::string data(const std::string& rel) { return advad::test::test_data(
 inline torch::Tensor npy(const std::string& rel) { return advad::load_npy(data(rel)); }
 inline std::string model_pth() { return data("model.pth"); }
 
-inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+// Shape-checked (a mismatch fails the test instead of broadcasting).
+using advad::test::max_abs_diff;
 inline std::vector<int64_t> to_vec(const torch::Tensor& t) {
   auto c = t.to(torch::kLong).contiguous();
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
