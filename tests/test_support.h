@@ -2,8 +2,10 @@
 // tensor differences and error-message checks.
 #pragma once
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -45,6 +47,27 @@ void expect_error(Fn f, const std::vector<std::string>& frags) {
   } catch (const E& e) {
     for (auto& s : frags) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << s << " not in " << e.what();
   }
+}
+
+// Runs the built `advad <args>` (ADVAD_BIN, or ADVAD_EXE, set by meson) and
+// returns its exit code and stdout + stderr.
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+inline CliRun advad_cli(const std::string& args) {
+  const char* bin = std::getenv("ADVAD_BIN");
+  if (!bin) bin = std::getenv("ADVAD_EXE");
+  EXPECT_NE(bin, nullptr) << "ADVAD_BIN is not set";
+  const std::string cmd = std::string(bin ? bin : "advad") + " " + args + " 2>&1";
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
 }
 
 }  // namespace advad::test

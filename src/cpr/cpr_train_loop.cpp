@@ -25,6 +25,7 @@
 #include "cpr/cpr_train_loss.h"
 #include "cpr/cpr_train_points.h"
 #include "cpr/cpr_weights.h"
+#include "io/checkpoint.h"
 #include "io/state_dict.h"
 
 namespace fs = std::filesystem;
@@ -81,17 +82,14 @@ std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.un
 void write_checkpoint(const std::string& path, CprNetworkImpl& net, torch::optim::AdamW& opt,
                       const std::vector<torch::Tensor>& params, const Meta& m) {
   StateDict sd;
-  auto put = [&](const std::string& k, const torch::Tensor& t) {
-    sd.keys.push_back(k);
-    sd.tensors[k] = t.detach().to(torch::kCPU).clone();
-  };
-  put("meta.step", scalar64(m.step));
-  put("meta.total", scalar64(m.total));
-  put("meta.seed", scalar64(m.seed));
-  put("meta.batch", scalar64(m.batch));
-  put("meta.samples", scalar64(m.samples));
-  put("meta.size", scalar64(m.size));
-  put("meta.points", scalar64(m.points));
+  auto put = [&](const std::string& k, const torch::Tensor& t) { put_copy(sd, k, t); };
+  put_meta(sd, "step", m.step);
+  put_meta(sd, "total", m.total);
+  put_meta(sd, "seed", m.seed);
+  put_meta(sd, "batch", m.batch);
+  put_meta(sd, "samples", m.samples);
+  put_meta(sd, "size", m.size);
+  put_meta(sd, "points", m.points);
   for (auto& [k, t] : head_state(net)) put("net." + k, t);
   auto& state = opt.state();
   for (size_t i = 0; i < params.size(); ++i) {
@@ -106,40 +104,20 @@ void write_checkpoint(const std::string& path, CprNetworkImpl& net, torch::optim
     put(base + "exp_avg", st.exp_avg());
     put(base + "exp_avg_sq", st.exp_avg_sq());
   }
-  std::error_code ec;
-  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp";
-  save_state_dict(sd, tmp);
-  fs::rename(tmp, path, ec);  // atomic: an interrupted write never leaves a half checkpoint
-  if (ec) throw ModelError("cannot write checkpoint " + path + ": " + ec.message());
+  save_checkpoint(sd, path);
 }
 
 long read_checkpoint(const std::string& path, CprNetworkImpl& net, torch::optim::AdamW& opt,
                      const std::vector<torch::Tensor>& params, const Meta& expect) {
-  if (!fs::exists(path))
-    throw ModelError("no checkpoint at " + path + " to resume from; run without --resume to start afresh");
-  const StateDict sd = load_state_dict(path);
-  auto meta = [&](const char* k) { return sd.at(std::string("meta.") + k).item<int64_t>(); };
-  auto same = [&](const char* k, int64_t want, const char* what) {
-    const int64_t got = meta(k);
-    if (got != want)
-      throw ModelError(path + ": the checkpoint was made with " + what + " " + std::to_string(got) + ", this run has " +
-                       std::to_string(want) + "; resume with the same profile and flags, or start afresh without --resume");
-  };
-  same("seed", expect.seed, "seed");
-  same("total", expect.total, "total steps");
-  same("batch", expect.batch, "batch");
-  same("samples", expect.samples, "synthetic samples");
-  same("size", expect.size, "input size");
-  same("points", expect.points, "points");
+  const StateDict sd = load_checkpoint(path);
+  expect_meta(sd, "seed", expect.seed, "seed");
+  expect_meta(sd, "total", expect.total, "total steps");
+  expect_meta(sd, "batch", expect.batch, "batch");
+  expect_meta(sd, "samples", expect.samples, "synthetic samples");
+  expect_meta(sd, "size", expect.size, "input size");
+  expect_meta(sd, "points", expect.points, "points");
+  restore_tensors(sd, "net.", head_state(net), "the checkpoint belongs to another head width");
   torch::NoGradGuard ng;
-  for (auto& [k, t] : head_state(net)) {
-    const torch::Tensor& v = sd.at("net." + k);
-    if (!v.sizes().equals(t.sizes()))
-      throw ModelError(path + ": 'net." + k + "' has shape " + c10::str(v.sizes()) + ", the model has " +
-                       c10::str(t.sizes()) + "; the checkpoint belongs to another head width");
-    t.copy_(v);
-  }
   auto& state = opt.state();
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string base = "optim." + std::to_string(i) + ".";
@@ -155,9 +133,7 @@ long read_checkpoint(const std::string& path, CprNetworkImpl& net, torch::optim:
                        "belongs to another model");
     state[state_key(params[i])] = std::move(st);
   }
-  const long step = meta("step");
-  if (step < 0 || step > expect.total) throw ModelError(path + ": step " + std::to_string(step) + " is out of range");
-  return step;
+  return checkpoint_step(sd, expect.total);
 }
 
 // The network to train: head init from the seed, backbone from torchvision

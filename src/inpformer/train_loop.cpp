@@ -13,6 +13,7 @@
 #include "inpformer/train_data.h"
 #include "inpformer/train_loss.h"
 #include "inpformer/train_optim.h"
+#include "io/checkpoint.h"
 
 namespace fs = std::filesystem;
 
@@ -40,61 +41,31 @@ std::vector<std::pair<std::string, torch::Tensor>> trainable_named(InpFormerNet&
   return out;
 }
 
-torch::Tensor scalar64(int64_t v) { return torch::tensor({v}, torch::kInt64); }
-
 struct Meta {
   int64_t step, total, seed, tiles, batch;
 };
 
 void write_checkpoint(const std::string& path, InpFormerNet& net, const StableAdamW& opt, const Meta& m) {
   StateDict sd;
-  auto put = [&](const std::string& k, const torch::Tensor& t) {
-    sd.keys.push_back(k);
-    sd.tensors[k] = t.detach().to(torch::kCPU).clone();
-  };
-  put("meta.step", scalar64(m.step));
-  put("meta.total", scalar64(m.total));
-  put("meta.seed", scalar64(m.seed));
-  put("meta.tiles", scalar64(m.tiles));
-  put("meta.batch", scalar64(m.batch));
-  for (auto& [k, t] : trainable_named(net)) put("net." + k, t);
+  put_meta(sd, "step", m.step);
+  put_meta(sd, "total", m.total);
+  put_meta(sd, "seed", m.seed);
+  put_meta(sd, "tiles", m.tiles);
+  put_meta(sd, "batch", m.batch);
+  for (auto& [k, t] : trainable_named(net)) put_copy(sd, "net." + k, t);
   opt.save_state(sd, "optim.");
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp";
-  save_state_dict(sd, tmp);
-  fs::rename(tmp, path, ec);  // atomic: an interrupted write never leaves a half checkpoint
-  if (ec) throw ModelError("cannot write checkpoint " + path + ": " + ec.message());
+  save_checkpoint(sd, path);
 }
 
 long read_checkpoint(const std::string& path, InpFormerNet& net, StableAdamW& opt, const Meta& expect) {
-  if (!fs::exists(path))
-    throw ModelError("no checkpoint at " + path + " to resume from; run without --resume to start afresh");
-  const StateDict sd = load_state_dict(path);
-  auto meta = [&](const char* k) { return sd.at(std::string("meta.") + k).item<int64_t>(); };
-  auto same = [&](const char* k, int64_t want, const char* what) {
-    const int64_t got = meta(k);
-    if (got != want)
-      throw ModelError(path + ": the checkpoint was made with " + what + " " + std::to_string(got) +
-                       ", this run has " + std::to_string(want) +
-                       "; resume with the same profile and flags, or start afresh without --resume");
-  };
-  same("seed", expect.seed, "seed");
-  same("total", expect.total, "total steps");
-  same("tiles", expect.tiles, "training tiles");
-  same("batch", expect.batch, "batch");
-  torch::NoGradGuard ng;
-  for (auto& [k, t] : trainable_named(net)) {
-    const torch::Tensor& v = sd.at("net." + k);
-    if (!v.sizes().equals(t.sizes()))
-      throw ModelError(path + ": 'net." + k + "' has shape " + c10::str(v.sizes()) + ", the model has " +
-                       c10::str(t.sizes()) + "; the checkpoint belongs to another architecture");
-    t.copy_(v);
-  }
+  const StateDict sd = load_checkpoint(path);
+  expect_meta(sd, "seed", expect.seed, "seed");
+  expect_meta(sd, "total", expect.total, "total steps");
+  expect_meta(sd, "tiles", expect.tiles, "training tiles");
+  expect_meta(sd, "batch", expect.batch, "batch");
+  restore_tensors(sd, "net.", trainable_named(net), "the checkpoint belongs to another architecture");
   opt.load_state(sd, "optim.");
-  const long step = meta("step");
-  if (step < 0 || step > expect.total) throw ModelError(path + ": step " + std::to_string(step) + " is out of range");
-  return step;
+  return checkpoint_step(sd, expect.total);
 }
 
 }  // namespace

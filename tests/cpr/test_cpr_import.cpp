@@ -20,24 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int code;
-  std::string output;
-};
-
-Run run_advad(const std::string& args) {
-  const char* exe = std::getenv("ADVAD_EXE");
-  EXPECT_NE(exe, nullptr) << "ADVAD_EXE not set";
-  const std::string cmd = std::string(exe ? exe : "advad") + " " + args + " 2>&1";
-  Run r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using advad::test::CliRun;
+CliRun run_advad(const std::string& args) { return advad::test::advad_cli(args); }
 
 std::string temp_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / ("advad_cpri_" + name + "_" + std::to_string(::getpid()));
@@ -56,8 +40,8 @@ TEST(CprImport, WritesAPackageThatLoadsAndRetrievesItself) {
                   dir + "/train/good/00" + std::to_string(i) + ".png");
   auto r = run_advad("import cpr " + cprtest::model_pth() + " --train " + dir + "/train --out " + dir +
                  "/pkg --k 3 --batch 3 --device cpu --threads 2 --category jelly");
-  ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("6 images"), std::string::npos) << r.output;
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("6 images"), std::string::npos) << r.out;
 
   const Profile p = load_profile(dir + "/pkg/profile.ini");
   EXPECT_EQ(p.method, Method::Cpr);
@@ -79,19 +63,19 @@ TEST(CprImport, BadInputsExitWithCode2AndSayWhy) {
   const auto dir = temp_dir("bad");
   auto r = run_advad("import cpr " + cprtest::model_pth() + " --out " + dir + "/pkg");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("--train"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("--train"), std::string::npos) << r.out;
 
   fs::create_directories(dir + "/empty");
   r = run_advad("import cpr " + cprtest::model_pth() + " --train " + dir + "/empty --out " + dir + "/pkg --device cpu");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find(dir + "/empty"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find(dir + "/empty"), std::string::npos) << r.out;
 
   std::ofstream(dir + "/broken.pth") << "not a checkpoint";
   fs::create_directories(dir + "/train");
   fs::copy_file(cprtest::data("tiny/train_000.png"), dir + "/train/a.png");
   r = run_advad("import cpr " + dir + "/broken.pth --train " + dir + "/train --out " + dir + "/pkg --device cpu");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find("broken.pth"), std::string::npos) << r.output;
+  EXPECT_NE(r.out.find("broken.pth"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir + "/pkg/bank.bin"));
   fs::remove_all(dir);
 }
@@ -104,9 +88,9 @@ TEST(CprImport, ForegroundOnFitsTheForegroundBranch) {
                   dir + "/train/good/00" + std::to_string(i) + ".png");
   auto r = run_advad("import cpr " + cprtest::model_pth() + " --train " + dir + "/train --out " + dir +
                      "/pkg --k 3 --batch 3 --size 160 --device cpu --threads 2 --foreground on");
-  ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("foreground: fitted on"), std::string::npos) << r.output;
-  EXPECT_EQ(r.output.find("no foreground found"), std::string::npos) << r.output;  // no weight-1 fallback
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("foreground: fitted on"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("no foreground found"), std::string::npos) << r.out;  // no weight-1 fallback
 
   const Profile p = load_profile(dir + "/pkg/profile.ini");
   auto model = cpr::load_cpr_package(p, ModelOptions{"cpu", "fp32", 0});

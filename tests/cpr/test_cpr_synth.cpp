@@ -83,24 +83,8 @@ SynthSources one_patch(const cv::Mat& bgra, std::pair<double, double> scale) {
   return src;
 }
 
-struct Run {
-  int code;
-  std::string output;
-};
-
-Run run_advad(const std::string& args) {
-  const char* exe = std::getenv("ADVAD_EXE");
-  EXPECT_NE(exe, nullptr) << "ADVAD_EXE not set";
-  const std::string cmd = std::string(exe ? exe : "advad") + " " + args + " 2>&1";
-  Run r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using advad::test::CliRun;
+CliRun run_advad(const std::string& args) { return advad::test::advad_cli(args); }
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream f(p);
@@ -569,7 +553,7 @@ TEST(CprSynthCommand, WritesSamplesMasksAndPreview) {
   const std::string args = "synth " + (dir / "cat.ini").string() + " --train " + (dir / "train").string() +
                            " --count 5 --seed 3 --set synth=both --set=anomaly_ratio=0.5 --out ";
   auto r = run_advad(args + (dir / "out").string());
-  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_EQ(r.code, 0) << r.out;
   for (int i = 0; i < 5; ++i) {
     const cv::Mat img = cv::imread((dir / ("out/00" + std::to_string(i) + ".png")).string(), cv::IMREAD_UNCHANGED);
     const cv::Mat mask = cv::imread((dir / ("out/00" + std::to_string(i) + "_mask.png")).string(), cv::IMREAD_UNCHANGED);
@@ -585,7 +569,7 @@ TEST(CprSynthCommand, WritesSamplesMasksAndPreview) {
   EXPECT_GT(sheet.cols, sheet.rows);
   // Same seed: the same files.
   r = run_advad(args + (dir / "again").string());
-  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_EQ(r.code, 0) << r.out;
   for (const char* f : {"000.png", "004_mask.png", "preview.png"})
     EXPECT_EQ(read_bytes(dir / "out" / f), read_bytes(dir / "again" / f)) << f;
   fs::remove_all(dir);
@@ -596,7 +580,7 @@ TEST(CprSynthCommand, HelpAndBadInputsExitWith2) {
   auto r = run_advad("synth --help");
   EXPECT_EQ(r.code, 0);
   for (const char* flag : {"--train", "--out", "--count", "--seed", "--set", "foreground"})
-    EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   fs::create_directories(dir / "train");
   cv::imwrite((dir / "train/a.png").string(), smooth_image(40));
   fs::create_directories(dir / "empty");
@@ -606,22 +590,22 @@ TEST(CprSynthCommand, HelpAndBadInputsExitWith2) {
              "[profile]\nmethod = cpr\nmodel = pkg\n\n[train]\nsynth = cutpaste\ndefects = nowhere\n");
   const std::string tail = " --train " + (dir / "train").string() + " --out " + (dir / "out").string();
   r = run_advad("synth " + (dir / "bad.ini").string() + tail);
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find("synth = 'blob'"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("synth = 'blob'"), std::string::npos) << r.out;
   r = run_advad("synth " + (dir / "nodefects.ini").string() + tail);
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find((dir / "nowhere").string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find((dir / "nowhere").string()), std::string::npos) << r.out;
   r = run_advad("synth " + (dir / "ok.ini").string() + " --train " + (dir / "empty").string() + " --out " +
                 (dir / "out").string());
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find((dir / "empty").string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find((dir / "empty").string()), std::string::npos) << r.out;
   r = run_advad("synth " + (dir / "ok.ini").string() + tail + " --set epochs=3");
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find("epochs"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("epochs"), std::string::npos) << r.out;
   r = run_advad("synth " + (dir / "ok.ini").string() + " --out " + (dir / "out").string());
-  EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_NE(r.output.find("--train"), std::string::npos) << r.output;
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--train"), std::string::npos) << r.out;
   r = run_advad("synth " + (dir / "ok.ini").string() + tail + " --count 0");
-  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(r.code, 2) << r.out;
   fs::remove_all(dir);
 }

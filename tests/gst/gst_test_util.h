@@ -1,14 +1,17 @@
 // Helpers for the advad GStreamer tests: a demo model package in a temp
 // folder, frames in any supported format, bus waiting with timeouts.
 #pragma once
+#include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <mutex>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
 #include "core/demo_model.h"
+#include "gst/advadmeta.h"
 
 namespace advad::gsttest {
 
@@ -60,5 +63,29 @@ struct BusRun {
 };
 void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message = "advad-detection",
                   double timeout_s = 60);
+
+// The advad result on a buffer, through the registered meta API (the plugin
+// is loaded at run time, so its C functions are not linked into the tests).
+inline AdvadResultPtr result_of(GstBuffer* buf) {
+  const GType api = g_type_from_name("GstAdvadMetaAPI");
+  auto* m = api ? reinterpret_cast<GstAdvadMeta*>(gst_buffer_get_meta(buf, api)) : nullptr;
+  return m ? *m->result : nullptr;
+}
+
+// Collects what reaches an appsink (samples keep buffers and caps).
+struct Collected {
+  std::mutex mutex;
+  std::vector<GstSample*> samples;
+  ~Collected() {
+    for (auto* s : samples) gst_sample_unref(s);
+  }
+  static GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
+    auto* self = static_cast<Collected*>(data);
+    GstSample* s = gst_app_sink_pull_sample(sink);
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->samples.push_back(s);
+    return GST_FLOW_OK;
+  }
+};
 
 }  // namespace advad::gsttest

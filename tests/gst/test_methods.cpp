@@ -50,12 +50,6 @@ std::string make_inpformer_package(const TempDir& dir) {
   return inpformer::run_inpformer_training(p, inpformer::parse_train_settings(p), o).package_profile;
 }
 
-// The result on a buffer, through the registered meta API (the plugin is loaded at run time).
-AdvadResultPtr result_of(GstBuffer* buf) {
-  const GType api = g_type_from_name("GstAdvadMetaAPI");
-  auto* m = api ? reinterpret_cast<GstAdvadMeta*>(gst_buffer_get_meta(buf, api)) : nullptr;
-  return m ? *m->result : nullptr;
-}
 
 // A tiny CPR package (random DenseNet trunk and heads, foreground fitted) from
 // generated defect-free frames, tiled 1x1 at 64 px, written by the package writer.
@@ -80,20 +74,6 @@ std::string make_cpr_package(const TempDir& dir) {
       .profile_path;
 }
 
-struct Collected {
-  std::mutex mutex;
-  std::vector<GstSample*> samples;
-  ~Collected() {
-    for (auto* s : samples) gst_sample_unref(s);
-  }
-  static GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
-    auto* self = static_cast<Collected*>(data);
-    GstSample* s = gst_app_sink_pull_sample(sink);
-    std::lock_guard<std::mutex> lock(self->mutex);
-    self->samples.push_back(s);
-    return GST_FLOW_OK;
-  }
-};
 
 // Runs frames through the four elements with `profile` and checks every
 // buffer's map and score against FrameScorer on the same frame.

@@ -18,11 +18,6 @@
 namespace advad::gsttest {
 namespace {
 
-AdvadResultPtr result_of(GstBuffer* buf) {
-  const GType api = g_type_from_name("GstAdvadMetaAPI");
-  auto* m = api ? reinterpret_cast<GstAdvadMeta*>(gst_buffer_get_meta(buf, api)) : nullptr;
-  return m ? *m->result : nullptr;
-}
 
 std::vector<nlohmann::json> read_json_lines(const std::string& file) {
   std::vector<nlohmann::json> lines;
@@ -38,21 +33,6 @@ bool json_region_overlaps(const nlohmann::json& regions, const cv::Rect& box) {
   return false;
 }
 
-// Collects what reaches an appsink (buffers with their caps).
-struct Collected {
-  std::mutex mutex;
-  std::vector<GstSample*> samples;
-  ~Collected() {
-    for (auto* s : samples) gst_sample_unref(s);
-  }
-  static GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
-    auto* self = static_cast<Collected*>(data);
-    GstSample* s = gst_app_sink_pull_sample(sink);
-    std::lock_guard<std::mutex> lock(self->mutex);
-    self->samples.push_back(s);
-    return GST_FLOW_OK;
-  }
-};
 
 class GstPipeline : public ::testing::Test {
  protected:

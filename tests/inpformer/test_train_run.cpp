@@ -345,25 +345,8 @@ TEST(TrainLoop, GeneratedCategoryBeatsRandomAuPro) {
 
 // ---- `advad train` through the real executable ----
 
-namespace {
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-CliRun advad_cli(const std::string& args) {
-  const char* bin = std::getenv("ADVAD_BIN");
-  const std::string cmd = std::string(bin ? bin : "advad") + " " + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-}  // namespace
+using advad::test::advad_cli;
+using advad::test::CliRun;
 
 TEST(TrainCli, TrainsWritesPackageAndRefusesBadInput) {
   ASSERT_NE(std::getenv("ADVAD_BIN"), nullptr) << "ADVAD_BIN is set by meson";

@@ -17,6 +17,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
+#include "../test_support.h"
 #include "../data_io/eval_test_util.h"
 #include "core/demo_model.h"
 #include "core/profile.h"
@@ -30,25 +31,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-// Runs `advad <args>` (stdout and stderr together).
-CliRun advad_cli(const std::string& args) {
-  const char* bin = std::getenv("ADVAD_BIN");
-  const std::string cmd = std::string(bin ? bin : "advad") + " " + args + " 2>&1";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using advad::test::advad_cli;
+using advad::test::CliRun;
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
