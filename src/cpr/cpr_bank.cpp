@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -99,6 +100,27 @@ void CprBank::validate(const std::string& where) const {
   }
   if (!train_names.empty() && static_cast<int64_t>(train_names.size()) != N)
     fail(std::to_string(train_names.size()) + " training image names for " + std::to_string(N) + " images");
+  if (!train_hashes.empty() && static_cast<int64_t>(train_hashes.size()) != N)
+    fail(std::to_string(train_hashes.size()) + " training image hashes for " + std::to_string(N) + " images");
+}
+
+std::vector<int64_t> CprBank::entries_of_file(const std::string& path) const {
+  std::vector<int64_t> out;
+  if (train_hashes.empty()) return out;
+  const std::string h = file_content_hash(path);
+  for (size_t i = 0; i < train_hashes.size(); ++i)
+    if (train_hashes[i] == h) out.push_back(static_cast<int64_t>(i));
+  return out;
+}
+
+std::string file_content_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read " + path + " to hash it");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError("reading " + path + " failed");
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(checksum(bytes.data(), bytes.size())));
+  return buf;
 }
 
 CprBank CprBank::to(const torch::Device& device, torch::ScalarType feature_dtype) const {
@@ -119,6 +141,10 @@ CprBank CprBank::select(const std::vector<int64_t>& indices) const {
     b.train_names.clear();
     for (auto i : indices) b.train_names.push_back(train_names.at(static_cast<size_t>(i)));
   }
+  if (!train_hashes.empty()) {
+    b.train_hashes.clear();
+    for (auto i : indices) b.train_hashes.push_back(train_hashes.at(static_cast<size_t>(i)));
+  }
   return b;
 }
 
@@ -135,6 +161,7 @@ void CprBank::save(const std::string& path) const {
   header["format"] = "advad-cpr-bank";
   header["input"] = {input_h, input_w};
   header["train_names"] = train_names;
+  if (!train_hashes.empty()) header["train_hashes"] = train_hashes;
   std::vector<torch::Tensor> cpu;
   uint64_t offset = 0;
   for (auto& [name, t] : blobs) {
@@ -206,6 +233,7 @@ CprBank CprBank::load(const std::string& path) {
     bank.input_h = header.at("input").at(0).get<int64_t>();
     bank.input_w = header.at("input").at(1).get<int64_t>();
     bank.train_names = header.at("train_names").get<std::vector<std::string>>();
+    if (header.contains("train_hashes")) bank.train_hashes = header.at("train_hashes").get<std::vector<std::string>>();
     for (const auto& e : header.at("tensors")) {
       const std::string name = e.at("name").get<std::string>();
       const auto shape = e.at("shape").get<std::vector<int64_t>>();

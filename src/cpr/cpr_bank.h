@@ -10,7 +10,8 @@
 // File format (one file, "bank.bin" in a package), little-endian:
 //   "ADVADCPRBANK" | u32 version | u64 header bytes | JSON header | blobs
 // The JSON names each tensor (dtype, shape, offset, bytes, 64-bit checksum),
-// the input size and the training image names. Loading checks the magic,
+// the input size, the training image names and (banks written since leave-one-out
+// calibration) each training image's content hash. Loading checks the magic,
 // the header, every shape against the others, the file length and the
 // checksums, and throws ModelError naming the file on any mismatch.
 #pragma once
@@ -30,6 +31,10 @@ struct CprBank {
   torch::Tensor feb_bias;                 // [1] float32
   torch::Tensor foreground;               // [N, H/4, W/4] float32 FEB maps of the training images (with FEB)
   std::vector<std::string> train_names;   // training image names (relative paths), index order
+  // Content hash (file_content_hash) of each training image file, index order;
+  // empty in banks written before they were recorded. Lets a scorer find the
+  // bank entries an image came from wherever the files now lie (leave-one-out).
+  std::vector<std::string> train_hashes;
   int64_t input_h = 320, input_w = 320;   // network input size the bank was built at
 
   int64_t size() const { return features[0].defined() ? features[0].size(0) : 0; }
@@ -48,8 +53,17 @@ struct CprBank {
   // Keep only the given training images (in that order).
   CprBank select(const std::vector<int64_t>& indices) const;
 
+  // Indices of the bank entries whose training image has the same content as
+  // the file at `path` (empty when none, or when the bank holds no hashes).
+  std::vector<int64_t> entries_of_file(const std::string& path) const;
+  bool has_hashes() const { return !train_hashes.empty(); }
+
   void save(const std::string& path) const;
   static CprBank load(const std::string& path);
 };
+
+// 64-bit hash of a file's bytes as 16 hex digits (InputError naming the file
+// when it cannot be read). Identifies a training image across copies and moves.
+std::string file_content_hash(const std::string& path);
 
 }  // namespace advad::cpr

@@ -67,10 +67,18 @@ std::vector<CprQueryResult> CprModel::score_details(const torch::Tensor& batch, 
   }
   std::vector<CprQueryResult> out;
   for (int64_t b = 0; b < batch.size(0); ++b) {
-    out.push_back(score_query(bank_, settings_, tap0[b], {heads[0][b], heads[1][b]}, timings));
+    out.push_back(score_query(bank_, settings_, tap0[b], {heads[0][b], heads[1][b]}, timings, excluded_));
     if (timings) ++timings->images;
   }
   return out;
+}
+
+void CprModel::set_excluded(std::vector<int64_t> entries) {
+  for (int64_t i : entries)
+    if (i < 0 || i >= bank_.size())
+      throw ModelError("CPR: bank entry " + std::to_string(i) + " to leave out is outside the bank of " +
+                       std::to_string(bank_.size()));
+  excluded_ = std::move(entries);
 }
 
 ScoredBatch CprModel::score(const torch::Tensor& batch, const std::vector<cv::Size>& out_sizes) {

@@ -40,6 +40,11 @@ class CprModel : public Model {
   // Full per-tile results (retrieval, intermediate maps) for a batch.
   std::vector<CprQueryResult> score_details(const torch::Tensor& batch, CprTimings* timings = nullptr);
   const CprBank& bank() const { return bank_; }
+  // Leave-one-out: bank entries that following score() calls neither retrieve
+  // nor match against (the entries of the image being scored, found with
+  // bank().entries_of_file). Empty = none. ModelError naming an index out of range.
+  void set_excluded(std::vector<int64_t> entries);
+  const std::vector<int64_t>& excluded() const { return excluded_; }
   const CprSettings& settings() const { return settings_; }
   CprSettings& settings() { return settings_; }
 
@@ -50,6 +55,7 @@ class CprModel : public Model {
   torch::Device device_;
   torch::ScalarType precision_;
   std::string origin_;
+  std::vector<int64_t> excluded_;
 };
 
 // Load a package directory (weights.pth + bank.bin) with the profile's [cpr] settings.

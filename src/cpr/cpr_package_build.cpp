@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "data/package_paths.h"
 #include "cpr/cpr_bank_build.h"
 #include "cpr/cpr_codebook_cv.h"
 #include "cpr/cpr_image.h"
@@ -65,9 +66,11 @@ PackageBuildResult write_cpr_package(CprNetworkImpl& net, const std::string& tra
   } else {
     res.feb.reason = "foreground is off";
   }
-  const auto bank = res.feb.found ? assemble_bank(features, codebook, res.feb.weight, res.feb.bias, names, o.bank_dtype)
+  auto bank = res.feb.found ? assemble_bank(features, codebook, res.feb.weight, res.feb.bias, names, o.bank_dtype)
                                   : assemble_bank(features, codebook, {}, {}, names, o.bank_dtype);
   features = CprTrainFeatures{};
+  // Content hashes: calibration finds an image's own bank entry by them (leave-one-out).
+  for (const auto& n : names) bank.train_hashes.push_back(file_content_hash((fs::path(train_dir) / n).string()));
 
   // Write.
   fs::create_directories(out_dir);
@@ -81,6 +84,8 @@ PackageBuildResult write_cpr_package(CprNetworkImpl& net, const std::string& tra
   settings.backbone_weights.clear();  // the package's weights.pth carries the backbone
   p.method_groups.erase("cpr");
   store_cpr_settings(settings, p);
+  // Self-contained: model "." and [train] paths relative to the package.
+  rebase_train_paths(p, p.path.empty() ? "" : fs::path(p.path).parent_path().string(), out_dir);
   p.model = fs::absolute(out_dir).lexically_normal().string();
   save_profile(p, res.profile_path);
   return res;

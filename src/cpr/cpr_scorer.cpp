@@ -1,5 +1,6 @@
 #include "cpr/cpr_scorer.h"
 
+#include <algorithm>
 #include <chrono>
 #ifdef ADVAD_WITH_CUDA
 #include <torch/cuda.h>
@@ -42,23 +43,45 @@ void sync_device([[maybe_unused]] const torch::Device& device) {
 #endif
 }
 
+// Everything after the retrieval; ranking: bank indices, nearest first (all of
+// them, or all but the excluded ones).
+static CprQueryResult score_ranked(const CprBank& bank, const CprSettings& s, const torch::Tensor& tap0,
+                            const std::array<torch::Tensor, 2>& heads, const std::vector<int64_t>& ranking,
+                            CprTimings* timings);
+
 CprQueryResult score_query(const CprBank& bank, const CprSettings& s, const torch::Tensor& tap0,
-                           const std::array<torch::Tensor, 2>& heads, CprTimings* timings) {
+                           const std::array<torch::Tensor, 2>& heads, CprTimings* timings,
+                           const std::vector<int64_t>& exclude) {
   StageTimer timer(timings, bank.device());
   const auto codes = grb_codes(tap0.unsqueeze(0), bank.codebook);
   const auto hist = grb_histograms(codes, bank.codebook.size(0));
-  const auto ranking = grb_rank(grb_distances(hist.to(bank.histograms.device()), bank.histograms));
+  auto ranking = grb_rank(grb_distances(hist.to(bank.histograms.device()), bank.histograms));
+  if (!exclude.empty()) {
+    ranking.erase(std::remove_if(ranking.begin(), ranking.end(),
+                                 [&](int64_t i) { return std::find(exclude.begin(), exclude.end(), i) != exclude.end(); }),
+                  ranking.end());
+    if (ranking.empty())
+      throw ModelError("CPR: leaving out the query's own bank entries leaves no training image to compare with (bank of " +
+                       std::to_string(bank.size()) + "); calibrate on a held-out split instead");
+  }
   timer.lap(&CprTimings::retrieval);
-  return score_query_with(bank, s, tap0, heads, ranking, timings);
+  return score_ranked(bank, s, tap0, heads, ranking, timings);
 }
 
 CprQueryResult score_query_with(const CprBank& bank, const CprSettings& s, const torch::Tensor& tap0,
                                 const std::array<torch::Tensor, 2>& heads, const std::vector<int64_t>& ranking,
                                 CprTimings* timings) {
-  StageTimer timer(timings, bank.device());
   const int64_t N = bank.size();
   if (static_cast<int64_t>(ranking.size()) != N)
     throw ModelError("CPR ranking has " + std::to_string(ranking.size()) + " entries for a bank of " + std::to_string(N));
+  return score_ranked(bank, s, tap0, heads, ranking, timings);
+}
+
+static CprQueryResult score_ranked(const CprBank& bank, const CprSettings& s, const torch::Tensor& tap0,
+                            const std::array<torch::Tensor, 2>& heads, const std::vector<int64_t>& ranking,
+                            CprTimings* timings) {
+  StageTimer timer(timings, bank.device());
+  const int64_t N = static_cast<int64_t>(ranking.size());
   CprQueryResult r;
   r.ranking = ranking;
   const int64_t K = std::min<int64_t>(s.k, N);

@@ -18,7 +18,7 @@ struct CprTimings {
 };
 
 struct CprQueryResult {
-  std::vector<int64_t> ranking;           // all training images, nearest first
+  std::vector<int64_t> ranking;           // all training images (less the excluded ones), nearest first
   std::vector<int64_t> retrieved;         // the first min(k, N)
   std::array<torch::Tensor, 2> scale_dist;  // [H/4,W/4], [H/8,W/8] float32
   torch::Tensor fused;      // [H,W] float32: scales summed, at the input size
@@ -32,8 +32,12 @@ struct CprQueryResult {
 // L2-normalised head outputs [D,H/4,W/4], [D,H/8,W/8]; all on bank.device().
 // Foreground weighting applies when settings.foreground and the bank has an
 // FEB; with foreground on and no FEB in the bank the weight is 1.
+// exclude: bank entries the query must not retrieve nor match against
+// (leave-one-out: the entries that came from the query's own image); ModelError
+// when nothing would be left.
 CprQueryResult score_query(const CprBank& bank, const CprSettings& settings, const torch::Tensor& tap0,
-                           const std::array<torch::Tensor, 2>& heads, CprTimings* timings = nullptr);
+                           const std::array<torch::Tensor, 2>& heads, CprTimings* timings = nullptr,
+                           const std::vector<int64_t>& exclude = {});
 
 // Same, with the retrieval given (parity tests inject the reference ranking).
 CprQueryResult score_query_with(const CprBank& bank, const CprSettings& settings, const torch::Tensor& tap0,

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "data/package_paths.h"
 #include "inpformer/inpformer_weights.h"
 #include "io/state_dict.h"
 
@@ -208,6 +209,8 @@ std::string save_package(const std::string& dir, InpFormerNet& net, Profile prof
   if (ec) throw ModelError(dir + ": cannot create the package folder: " + ec.message());
   save_state_dict(inpformer_state_dict(net), (fs::path(dir) / "weights.pth").string());
   profile.method = Method::InpFormer;
+  // Self-contained: model "." and [train] paths relative to the package.
+  rebase_train_paths(profile, profile.path.empty() ? "" : fs::path(profile.path).parent_path().string(), dir);
   profile.model = fs::absolute(dir).lexically_normal().string();
   profile.method_groups["inpformer"] = inpformer_group(net->cfg, map);
   std::string ini = (fs::path(dir) / "profile.ini").string();

@@ -60,22 +60,40 @@ std::vector<ObjectResult> evaluate_dataset(const EvalRequest& q) {
     size_t done = 0;
     for (const auto& s : listing.samples) {
       const std::string map_file = find_map_file(loc.maps_root, s.rel);
-      const cv::Size img = image_size(s.image);
-      const bool half = q.pixel.mode == PixelMode::Float16 && map_file.size() > 5 &&
-                        map_file.substr(map_file.size() - 5) == ".tiff" && read_tiff_info(map_file).is_float16();
-      cv::Mat map, bits;
-      if (half)
-        bits = read_half_tiff_bits(map_file);
-      else
-        map = read_map(map_file);
+      // Runs read(); an InputError from it goes to on_unreadable (when set) naming `file`.
+      auto readable = [&](const std::string& file, const auto& read) {
+        try {
+          read();
+          return true;
+        } catch (const InputError& e) {
+          if (!q.on_unreadable) throw;
+          q.on_unreadable(file, e.what());
+          return false;
+        }
+      };
+      cv::Size img;
+      bool half = false;
+      cv::Mat map, bits, gt, pred;
+      const bool ok =
+          readable(s.image, [&] { img = image_size(s.image); }) && readable(map_file, [&] {
+            half = q.pixel.mode == PixelMode::Float16 && map_file.size() > 5 &&
+                   map_file.substr(map_file.size() - 5) == ".tiff" && read_tiff_info(map_file).is_float16();
+            if (half)
+              bits = read_half_tiff_bits(map_file);
+            else
+              map = read_map(map_file);
+          });
+      if (!ok) {
+        if (q.progress) q.progress(cat, ++done, listing.samples.size());
+        continue;
+      }
       const cv::Size msz = half ? bits.size() : map.size();
       if (msz != img)
         throw InputError("anomaly map " + map_file + " is " + std::to_string(msz.width) + "x" + std::to_string(msz.height) +
                          " but image " + s.image + " is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
                          "; maps must have the original image resolution");
-      cv::Mat gt = s.anomalous ? read_binary_mask(s.mask, img) : cv::Mat();
-      cv::Mat pred;
-      if (binary) {
+      bool ok2 = !s.anomalous || readable(s.mask, [&] { gt = read_binary_mask(s.mask, img); });
+      if (ok2 && binary) {
         if (q.threshold) {
           pred = threshold_map(half ? read_map(map_file) : map, *q.threshold);
         } else {
@@ -83,8 +101,12 @@ std::vector<ObjectResult> evaluate_dataset(const EvalRequest& q) {
           if (!fs::exists(bp))
             throw InputError("no binary map for " + s.rel + ": expected " + bp.string() +
                              " (run advad predict, pass --threshold, or --no-binary)");
-          pred = read_binary_mask(bp.string(), img);
+          ok2 = readable(bp.string(), [&] { pred = read_binary_mask(bp.string(), img); });
         }
+      }
+      if (!ok2) {
+        if (q.progress) q.progress(cat, ++done, listing.samples.size());
+        continue;
       }
       if (half)
         ev.add_half(bits, gt, pred, map_file);

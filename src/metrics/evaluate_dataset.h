@@ -22,6 +22,10 @@ struct EvalRequest {
   bool use_binary = true;                // false: no SegF1 / ClassF1
   PixelOptions pixel;
   std::function<void(const std::string& category, size_t done, size_t total)> progress;
+  // Unset: an unreadable or corrupt file (image, map, mask, binary map) is an
+  // InputError. Set: it is reported here (file, reason) and its sample is left
+  // out of the metrics; the callback may throw to stop.
+  std::function<void(const std::string& file, const std::string& why)> on_unreadable;
 };
 
 // Where a map / binary map of a sample is looked for ("" for binary when none).

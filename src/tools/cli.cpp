@@ -1,15 +1,55 @@
 #include "tools/cli.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
+
+#include "core/error.h"
 
 namespace advad::cli {
 
 static double now_s() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+bool g_quiet = false;
+bool g_bar_open = false;  // a terminal bar is drawn on the current stderr line
+
+std::string clock_text(double seconds) {
+  const long t = seconds < 0 ? 0 : static_cast<long>(seconds + 0.5);
+  char b[32];
+  if (t >= 3600)
+    std::snprintf(b, sizeof b, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else
+    std::snprintf(b, sizeof b, "%ld:%02ld", t / 60, t % 60);
+  return b;
+}
+
+void close_bar() {
+  if (g_bar_open) std::cerr << "\n";
+  g_bar_open = false;
+}
+}  // namespace
+
+void set_quiet(bool q) { g_quiet = q; }
+bool quiet() { return g_quiet; }
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+void note(const std::string& line) {
+  if (g_quiet) return;
+  close_bar();
+  std::cerr << line << "\n" << std::flush;
+}
+
+void warn(const std::string& command, const std::string& text) {
+  close_bar();
+  std::cerr << "advad " << command << ": warning: " << text << "\n" << std::flush;
 }
 
 Args::Args(std::string command, std::string summary)
@@ -19,6 +59,15 @@ Args& Args::option(const std::string& name, const std::string& value_name, const
                    const std::string& default_value) {
   opts_.push_back({name, value_name, help, default_value});
   return *this;
+}
+
+Args& Args::quiet_flag() {
+  return flag("quiet", "no progress output (bars, estimates); warnings, errors and results still print");
+}
+
+Args& Args::strict_flag() {
+  return flag("strict", "stop at the first unreadable or corrupt input file (exit 2) instead of skipping it "
+                        "with a warning (then the exit code is 3)");
 }
 
 Args& Args::positional(const std::string& name, const std::string& help, bool required) {
@@ -72,6 +121,7 @@ bool Args::parse(int argc, char** argv) {
                      command_ + " --help)");
   if (pos_values_.size() > pos_decl_.size())
     throw UsageError("advad " + command_ + ": unexpected argument '" + pos_values_[pos_decl_.size()] + "'");
+  if (find("quiet") && has("quiet")) set_quiet(true);
   return true;
 }
 
@@ -131,29 +181,109 @@ std::string Args::help() const {
   return s.str();
 }
 
-Progress::Progress(std::string label, long total) : label_(std::move(label)), total_(total), start_(now_s()) {}
+Progress::Progress(std::string label, long total, bool estimate)
+    : label_(std::move(label)), total_(total), estimate_(estimate), start_(now_s()) {}
+
+std::string Progress::line(long done, const std::string& extra, double t) const {
+  // Rate from the items after the first: (done - first) / (time since the first).
+  double rate = 0;
+  if (first_time_ >= 0 && done > first_done_ && t > first_time_) rate = (done - first_done_) / (t - first_time_);
+  std::string s = label_;
+  char buf[160];
+  if (total_ <= 0) {  // unknown total (a video before its duration is known)
+    std::snprintf(buf, sizeof buf, " %ld", done);
+  } else if (stderr_is_terminal()) {
+    const int width = 24;
+    const int fill = total_ > 0 ? static_cast<int>(width * std::min(done, total_) / total_) : width;
+    std::string bar(static_cast<size_t>(fill), '#');
+    bar.resize(width, '.');
+    std::snprintf(buf, sizeof buf, " [%s] %ld/%ld", bar.c_str(), done, total_);
+  } else {
+    std::snprintf(buf, sizeof buf, " %ld/%ld (%d%%)", done, total_,
+                  total_ > 0 ? static_cast<int>(100 * done / total_) : 100);
+  }
+  s += buf;
+  if (rate > 0) {
+    std::snprintf(buf, sizeof buf, " %.3g it/s", rate);
+    s += buf;
+    if (done < total_) s += " ETA " + clock_text((total_ - done) / rate);
+  }
+  if (total_ > 0 && done >= total_) s += " in " + clock_text(t - start_);
+  if (!extra.empty()) s += " " + extra;
+  return s;
+}
+
+void Progress::print_estimate(double per_item, long done) {
+  if (!estimate_ || g_quiet || total_ < 3 || done >= total_) return;
+  char b[64];
+  std::snprintf(b, sizeof b, "%.3g s", per_item);
+  note(label_ + ": " + b + " per item; estimate for " + std::to_string(total_) + ": " +
+       clock_text(per_item * static_cast<double>(total_)));
+}
 
 void Progress::update(long done, const std::string& extra) {
-  double t = now_s();
-  if (done < total_ && last_print_ >= 0 && t - last_print_ < 0.2) return;  // at most 5 redraws/s
+  const double t = now_s();
+  last_done_ = done;
+  if (first_time_ < 0 && done > 0) {
+    first_time_ = t;
+    first_done_ = done;
+    // A bar made before the work measures the first item from its start; one
+    // made when the first item is reported (lazily) waits for the second.
+    if (t - start_ > 0.05) print_estimate((t - start_) / static_cast<double>(done), done);
+    else estimate_pending_ = true;
+  } else if (estimate_pending_ && done > first_done_) {
+    estimate_pending_ = false;
+    print_estimate((t - first_time_) / static_cast<double>(done - first_done_), done);
+  }
+  if (g_quiet) return;
+  const bool tty = stderr_is_terminal();
+  const bool last = total_ > 0 && done >= total_;
+  // Terminal: at most 5 redraws/s. Logs: the first line, then at most one every 10 s, and the last.
+  const double gap = tty ? 0.2 : 10.0;
+  if (!last && last_print_ >= 0 && t - last_print_ < gap) return;
+  if (!tty && last && finished_) return;
   last_print_ = t;
-  double el = t - start_;
-  double rate = el > 0 ? done / el : 0;
-  long eta = rate > 0 ? static_cast<long>((total_ - done) / rate) : 0;
-  const int width = 24;
-  int fill = total_ > 0 ? static_cast<int>(width * done / total_) : width;
-  std::string bar(fill, '#');
-  bar.resize(width, '.');
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "\r%s [%s] %ld/%ld %.2f it/s ETA %ld:%02ld", label_.c_str(), bar.c_str(), done,
-                total_, rate, eta / 60, eta % 60);
-  std::cerr << buf << (extra.empty() ? "" : " ") << extra << "\033[K" << std::flush;
+  const std::string text = line(done, extra, t);
+  if (tty) {
+    std::cerr << "\r" << text << "\033[K" << std::flush;
+    g_bar_open = true;
+  } else {
+    std::cerr << text << "\n" << std::flush;
+    if (last) finished_ = true;
+  }
 }
 
 void Progress::finish(const std::string& extra) {
+  if (g_quiet) return;
+  if (!stderr_is_terminal() && finished_) return;
   last_print_ = -1;
-  update(total_, extra);
-  std::cerr << "\n";
+  update(total_ > 0 ? total_ : last_done_, extra);  // unknown total: the count reached
+  close_bar();
+}
+
+void Skipped::add(const std::string& file, const std::string& why) {
+  if (strict_) throw InputError(file + ": " + why + " (--strict stops at the first unreadable file)");
+  std::lock_guard<std::mutex> lock(mu_);
+  files_.push_back(file);
+  warn(command_, "skipping " + file + ": " + why);
+}
+
+size_t Skipped::count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return files_.size();
+}
+
+int Skipped::finish(size_t total, int code) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (files_.empty()) return code;
+  close_bar();
+  std::cerr << "advad " << command_ << ": skipped " << files_.size() << " of " << total
+            << " input files (unreadable or corrupt):\n";
+  for (const auto& f : files_) std::cerr << "  " << f << "\n";
+  std::cerr << "advad " << command_ << ": exit code " << kExitSkipped
+            << " because files were skipped (--strict stops at the first instead)\n"
+            << std::flush;
+  return code == 0 ? kExitSkipped : code;
 }
 
 }  // namespace advad::cli

@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
+#include "cpr/cpr_model.h"
 #include "data/dataset.h"
 #include "data/half.h"
 #include "data/image_io.h"
@@ -31,6 +32,7 @@
 #include "render/frame_scorer.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/profile_arg.h"
 
 namespace advad::tools {
 namespace fs = std::filesystem;
@@ -142,7 +144,12 @@ int cmd_calibrate(int argc, char** argv) {
               "  max-f1      best pooled pixel F1 on the validation images plus copies with a pasted synthetic\n"
               "              defect (a random blob of shifted intensity) whose mask is known\n"
               "With --write RULE the chosen value goes into the profile's [threshold] group (the rest of the\n"
-              "file is kept as it is).");
+              "file is kept as it is); for a model package that is the package's profile.ini, also when a\n"
+              "profile pointing at the package is given.\n"
+              "Images the model has in its memory would calibrate far too low. A CPR bank records its training\n"
+              "images' content: each calibration image found there is scored without its own bank entries\n"
+              "(leave-one-out). Any other model (or a CPR bank without those records) is refused on the train\n"
+              "split: calibrate on held-out defect-free images (validation). Fewer than 10 images: a warning.");
   a.positional("profile.ini", "the category profile (its model scores the images)")
       .option("dataset", "DIR", "dataset root holding <category>/")
       .option("category", "NAME", "category folder (default: the profile's category)")
@@ -155,7 +162,11 @@ int cmd_calibrate(int argc, char** argv) {
       .option("key", "KEY", "[threshold] key to write: default, or a split name such as test_private_mixed", "default")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
-      .option("batch", "N", "tiles per model call (0 = all tiles of an image)", "0");
+      .option("batch", "N", "tiles per model call (0 = all tiles of an image)", "0")
+      .flag("allow-train-split", "calibrate on the train split although the model may have seen it (only for a "
+                                 "model that was not trained on these images)")
+      .strict_flag()
+      .quiet_flag();
   if (!a.parse(argc, argv)) return 0;
   if (!a.has("dataset")) throw cli::UsageError("advad calibrate: --dataset <DIR> is required (see advad calibrate --help)");
   const double k = a.number("k"), pct = a.number("percentile");
@@ -169,7 +180,7 @@ int cmd_calibrate(int argc, char** argv) {
   if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
     throw cli::UsageError("advad calibrate: --key '" + key + "' is not a valid key (letters, digits, '_' or '-')");
 
-  const std::string profile_path = a.positionals()[0];
+  const std::string profile_path = resolve_profile_path(a.positionals()[0], "calibrate");
   auto profile = std::make_shared<Profile>(load_profile(profile_path));
   const std::string category = a.has("category") ? a.str("category") : profile->category;
   std::string split = a.str("split");
@@ -182,11 +193,49 @@ int cmd_calibrate(int argc, char** argv) {
   size_t n = listing.samples.size();
   if (max_images > 0) n = std::min(n, static_cast<size_t>(max_images));
 
+  // Images the model holds in its memory: CPR bank entries (found by content)
+  // are left out per image; any other model is refused on its training split.
+  const bool ad2 = listing.layout == DatasetLayout::MvtecAD2;
+  auto refuse_train = [&](const std::string& why) {
+    throw InputError(
+        "split " + category + "/train is what the model was trained on (" + why +
+        "): thresholds from it are far too low. Calibrate on held-out defect-free images: " +
+        (ad2 ? std::string("--split validation")
+             : std::string("the MVTec AD layout has no held-out normal split; put defect-free images the model "
+                           "was not trained on into <category>/validation/good (MVTec AD 2 layout) and use "
+                           "--split validation")) +
+        " (or --allow-train-split if the model has not seen them)");
+  };
+  const bool check_train = split == "train" && !a.on("allow-train-split");
+  if (check_train && profile->method != Method::Cpr) refuse_train("its weights have seen these images");
+
   configure_runtime(threads);
   ModelOptions mo;
   mo.device = a.str("device");
   mo.threads = threads;
-  FrameScorer scorer(profile, create_model(*profile, mo), a.integer("batch"));
+  std::unique_ptr<Model> owned = create_model(*profile, mo);
+  auto* cpr_model = dynamic_cast<cpr::CprModel*>(owned.get());
+  FrameScorer scorer(profile, std::move(owned), a.integer("batch"));
+
+  std::vector<std::vector<int64_t>> own(n);
+  size_t in_memory = 0;
+  if (cpr_model && cpr_model->bank().has_hashes()) {
+    for (size_t i = 0; i < n; ++i) {
+      try {
+        own[i] = cpr_model->bank().entries_of_file(listing.samples[i].image);
+      } catch (const InputError&) {
+        // unreadable: reported as skipped below
+      }
+      in_memory += own[i].empty() ? 0 : 1;
+    }
+    if (in_memory > 0)
+      cli::note("advad calibrate: " + std::to_string(in_memory) + " of " + std::to_string(n) +
+                " images are in the CPR bank; each is scored without its own bank entries (leave-one-out)");
+  } else if (check_train) {
+    refuse_train("its CPR bank holds these images and does not record their content, so they cannot be left "
+                 "out; re-import or retrain to record it");
+  }
+
   const PostprocSpec& post = profile->post_for(split);
   std::map<std::pair<int, int>, TileLayout> layouts;
   auto score = [&](const cv::Mat& rgb) {
@@ -199,18 +248,34 @@ int cmd_calibrate(int argc, char** argv) {
   };
 
   ScoreHist clean, pseudo;  // clean: validation images; pseudo: the same with a pasted defect
+  cli::Skipped unreadable("calibrate", a.on("strict"));
+  size_t used = 0;
   cli::Progress bar("calibrate " + category + "/" + split, static_cast<long>(n));
   for (size_t i = 0; i < n; ++i) {
-    const cv::Mat rgb = read_image_rgb(listing.samples[i].image);
+    cv::Mat rgb;
+    try {
+      rgb = read_image_rgb(listing.samples[i].image);
+    } catch (const InputError& e) {
+      unreadable.add(listing.samples[i].image, e.what());
+      bar.update(static_cast<long>(i + 1));
+      continue;
+    }
+    if (cpr_model) cpr_model->set_excluded(own[i]);  // the pseudo-defect copy too: it came from this image
     const cv::Mat m = score(rgb);
     clean.add(m, cv::Mat(), true);
     pseudo.add(m, cv::Mat(), false);
     cv::Mat bad = rgb.clone();
     const cv::Mat mask = plant_defect(bad, static_cast<uint32_t>(seed) * 7919u + static_cast<uint32_t>(i), DefectShape::Blob);
     pseudo.add(score(bad), mask, false);
+    if (cpr_model) cpr_model->set_excluded({});
+    ++used;
     bar.update(static_cast<long>(i + 1));
   }
   bar.finish();
+  if (used == 0) throw InputError("no readable image in " + category + "/" + split + " to calibrate on");
+  if (used < 10)
+    cli::warn("calibrate", "only " + std::to_string(used) + " images calibrate; thresholds from fewer than 10 "
+                           "defect-free images are rough (use more held-out images)");
 
   const double mean = clean.sum / clean.n_neg;
   const double stdev = std::sqrt(std::max(0.0, clean.sum_sq / clean.n_neg - mean * mean));
@@ -251,9 +316,10 @@ int cmd_calibrate(int argc, char** argv) {
   const std::vector<Row> rows = {
       {"mean-std", "mean " + fmt(mean, 4) + " + " + fmt(k, 3) + " x std " + fmt(stdev, 4), t_meanstd},
       {"percentile", fmt(pct, 6) + "th percentile", t_pct},
-      {"max-f1", "best pooled F1 on " + std::to_string(n) + " pseudo-anomalous images", t_f1},
+      {"max-f1", "best pooled F1 on " + std::to_string(used) + " pseudo-anomalous images", t_f1},
   };
-  std::cout << "category " << category << ", " << n << " defect-free images of " << split << ", "
+  std::cout << "category " << category << ", " << used << " defect-free images of " << split
+            << (in_memory ? " (leave-one-out for " + std::to_string(in_memory) + ")" : std::string()) << ", "
             << clean.n_neg << " pixels; current threshold " << profile->threshold_for(key == "default" ? "" : key) << "\n";
   std::printf("%-11s %-14s %-15s %-16s %s\n", "rule", "threshold", "val. FPR %", "pseudo SegF1 %", "from");
   for (const auto& r : rows) {
@@ -284,7 +350,8 @@ int cmd_calibrate(int argc, char** argv) {
     fs::rename(tmp, profile_path);
     std::cout << "wrote [threshold] " << key << " = " << v << " (" << write_rule << ") to " << profile_path << "\n";
   }
-  return 0;
+  std::cout << std::flush;
+  return unreadable.finish(n);
 }
 
 }  // namespace advad::tools

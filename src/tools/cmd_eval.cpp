@@ -64,7 +64,8 @@ int cmd_eval(int argc, char** argv) {
       .option("csv", "FILE", "also write the table as CSV (fractions, full precision)")
       .option("json", "FILE", "also write all numbers as JSON")
       .option("plot", "FILE", "draw the PRO curves (FPR 0..largest limit) into this PNG")
-      .flag("quiet", "no progress bar");
+      .strict_flag()
+      .quiet_flag();
   if (!a.parse(argc, argv)) return 0;
   if (!a.has("dataset")) throw cli::UsageError("advad eval: --dataset <DIR> is required (see advad eval --help)");
   if (!a.has("maps")) throw cli::UsageError("advad eval: --maps <DIR> is required (see advad eval --help)");
@@ -100,15 +101,18 @@ int cmd_eval(int argc, char** argv) {
 
   std::unique_ptr<cli::Progress> bar;
   std::string bar_cat;
-  if (!a.on("quiet"))
-    q.progress = [&](const std::string& cat, size_t done, size_t total) {
-      if (cat != bar_cat) {
-        if (bar) bar->finish();
-        bar = std::make_unique<cli::Progress>("eval " + cat, static_cast<long>(total));
-        bar_cat = cat;
-      }
-      bar->update(static_cast<long>(done));
-    };
+  size_t samples = 0;  // over all categories, for the summary
+  q.progress = [&](const std::string& cat, size_t done, size_t total) {
+    if (cat != bar_cat) {
+      if (bar) bar->finish();
+      bar = std::make_unique<cli::Progress>("eval " + cat, static_cast<long>(total));
+      bar_cat = cat;
+      samples += total;
+    }
+    bar->update(static_cast<long>(done));
+  };
+  cli::Skipped unreadable("eval", a.on("strict"));
+  q.on_unreadable = [&](const std::string& file, const std::string& why) { unreadable.add(file, why); };
   const std::vector<ObjectResult> results = evaluate_dataset(q);
   if (bar) bar->finish();
 
@@ -119,7 +123,10 @@ int cmd_eval(int argc, char** argv) {
   if (a.has("csv")) write_text(a.str("csv"), format_table(results, TableStyle::Csv));
   if (a.has("json")) write_text(a.str("json"), results_to_json(results, to_string(q.pixel.mode)).dump(2) + "\n");
   if (a.has("plot")) plot_pro_curves(results, a.str("plot"));
-  return 0;
+  std::cout << std::flush;
+  if (unreadable.count())
+    std::cerr << "advad eval: the metrics above leave out the skipped images\n";
+  return unreadable.finish(samples);
 }
 
 }  // namespace advad::tools

@@ -68,7 +68,8 @@ int cmd_make_demo(int argc, char** argv) {
       .option("input-size", "N", "model input side the demo profile resizes tiles to", "256")
       .option("tiling", "GRID", "tiling of the demo profile, COLSxROWS (';' for pyramid levels)", "2x2")
       .option("threshold", "T", "threshold of the demo profile (score >= T is a defect)", "0.5")
-      .flag("verify", "run the written package over the frames and report each verdict (exit 1 on a wrong one)");
+      .flag("verify", "run the written package over the frames and report each verdict (exit 1 on a wrong one)")
+      .quiet_flag();
   if (!args.parse(argc, argv)) return 0;
 
   const fs::path out = args.positionals()[0];

@@ -22,6 +22,7 @@
 #include "render/frame_scorer.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/profile_arg.h"
 
 namespace advad::tools {
 namespace fs = std::filesystem;
@@ -62,7 +63,9 @@ int cmd_predict(int argc, char** argv) {
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
       .option("precision", "P", "fp32 | fp16 | bf16 (fp16 and bf16 need CUDA)", "fp32")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
-      .option("batch", "N", "tiles per model call (0 = all tiles of an image at once)", "0");
+      .option("batch", "N", "tiles per model call (0 = all tiles of an image at once)", "0")
+      .strict_flag()
+      .quiet_flag();
   if (!a.parse(argc, argv)) return 0;
   if (!a.has("dataset")) throw cli::UsageError("advad predict: --dataset <DIR> is required (see advad predict --help)");
   if (!a.has("out")) throw cli::UsageError("advad predict: --out <DIR> is required (see advad predict --help)");
@@ -70,7 +73,7 @@ int cmd_predict(int argc, char** argv) {
   if (limit < 0) throw cli::UsageError("advad predict: --limit must be >= 0, got " + a.str("limit"));
   if (batch < 0) throw cli::UsageError("advad predict: --batch must be >= 0, got " + a.str("batch"));
 
-  auto profile = std::make_shared<Profile>(load_profile(a.positionals()[0]));
+  auto profile = std::make_shared<Profile>(load_profile(resolve_profile_path(a.positionals()[0], "predict")));
   const std::string category = a.has("category") ? a.str("category") : profile->category;
   const std::string split = a.str("split");
   const SplitListing listing = list_split(a.str("dataset"), category, split);
@@ -91,9 +94,9 @@ int cmd_predict(int argc, char** argv) {
     else
       todo.push_back(&s);
   }
-  std::cerr << "advad predict: " << category << "/" << split << ": " << todo.size() << " images to score";
-  if (skipped) std::cerr << ", " << skipped << " already done (--force to redo)";
-  std::cerr << "\n";
+  std::string head = "advad predict: " + category + "/" + split + ": " + std::to_string(todo.size()) + " images to score";
+  if (skipped) head += ", " + std::to_string(skipped) + " already done (--force to redo)";
+  cli::note(head);
   if (todo.empty()) return 0;
 
   configure_runtime(threads);
@@ -102,14 +105,22 @@ int cmd_predict(int argc, char** argv) {
   mo.precision = a.str("precision");
   mo.threads = threads;
   FrameScorer scorer(profile, create_model(*profile, mo), batch);
-  std::cerr << "model: " << scorer.model().describe() << "\n";
+  cli::note("model: " + scorer.model().describe());
 
   std::map<std::pair<int, int>, TileLayout> layouts;  // one per image size
   cli::Progress bar("predict " + category + "/" + split, static_cast<long>(todo.size()));
-  size_t anomalous = 0;
+  size_t anomalous = 0, written = 0;
+  cli::Skipped unreadable("predict", a.on("strict"));
   for (size_t i = 0; i < todo.size(); ++i) {
     const Sample& s = *todo[i];
-    const cv::Mat rgb = read_image_rgb(s.image);
+    cv::Mat rgb;
+    try {
+      rgb = read_image_rgb(s.image);
+    } catch (const InputError& e) {
+      unreadable.add(s.image, e.what());
+      bar.update(static_cast<long>(i + 1), s.rel);
+      continue;
+    }
     auto key = std::make_pair(rgb.cols, rgb.rows);
     auto it = layouts.find(key);
     if (it == layouts.end()) it = layouts.emplace(key, make_tile_layout(rgb.cols, rgb.rows, profile->tiling)).first;
@@ -122,13 +133,14 @@ int cmd_predict(int argc, char** argv) {
       write_atomically(out / "anomaly_images_thresholded" / (s.rel + ".png"),
                        [&](const std::string& p) { write_image(p, det.mask); });
     }
+    ++written;
     bar.update(static_cast<long>(i + 1), s.rel);
   }
   bar.finish();
-  std::cout << "wrote " << todo.size() << " maps" << (binary ? " and binary maps" : "") << " under " << out.string();
+  std::cout << "wrote " << written << " maps" << (binary ? " and binary maps" : "") << " under " << out.string();
   if (binary) std::cout << " (" << anomalous << " images anomalous at threshold " << threshold << ")";
-  std::cout << "\n";
-  return 0;
+  std::cout << "\n" << std::flush;
+  return unreadable.finish(todo.size());
 }
 
 }  // namespace advad::tools

@@ -22,6 +22,7 @@
 #include "core/profile.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/profile_arg.h"
 
 namespace fs = std::filesystem;
 
@@ -121,11 +122,11 @@ int cmd_run(int argc, char** argv) {
       .option("width", "W", "with --input test: frame width", "640")
       .option("height", "H", "with --input test: frame height", "480")
       .option("fps", "F", "frame rate given to test frames and image folders", "10")
-      .flag("quiet", "no progress bar");
+      .strict_flag()
+      .quiet_flag();
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("profile")) throw cli::UsageError("advad run: --profile is required (a .ini or a model package folder)");
-  const std::string profile_arg = args.str("profile");
-  const std::string ini = fs::is_directory(profile_arg) ? (fs::path(profile_arg) / "profile.ini").string() : profile_arg;
+  const std::string ini = resolve_profile_path(args.str("profile"), "run");
   load_profile(ini);  // bad profile / missing model: a clear ProfileError (exit 2) before any pipeline
   const std::string input = args.str("input"), output = args.str("output"), json = args.str("json");
   const int fps = args.integer("fps"), interval = args.integer("interval"), threads = args.integer("threads");
@@ -189,20 +190,30 @@ int cmd_run(int argc, char** argv) {
   if (!test_input && !folder_input) g_object_set(element("fsrc"), "location", input.c_str(), nullptr);
 
   // Frames for appsrc come from a feeder thread; a blocked push returns when
-  // the pipeline stops.
+  // the pipeline stops. Unreadable images: skipped (exit 3), or with --strict
+  // the stream ends there and the run fails (exit 2).
   std::thread feeder;
+  cli::Skipped unreadable("run", args.on("strict"));
+  std::string strict_error;  // set by the feeder before it ends the stream
   if (test_input || folder_input) {
     GstAppSrc* src = GST_APP_SRC(element("src"));
     const int w = args.integer("width"), h = args.integer("height");
-    feeder = std::thread([src, files, total, test_input, fps, w, h] {
+    feeder = std::thread([src, files, total, test_input, fps, w, h, &unreadable, &strict_error] {
+      long pushed = 0;
       for (long i = 0; i < total; ++i) {
         cv::Mat pixels = test_input ? make_synthetic_frame(w, h, i % 2 == 1, static_cast<uint32_t>(i))
                                     : cv::imread(files[static_cast<size_t>(i)].string(), cv::IMREAD_COLOR);
         if (pixels.empty()) {
-          std::cerr << "\nadvad run: skipping unreadable image " << files[static_cast<size_t>(i)] << "\n";
+          try {
+            unreadable.add(files[static_cast<size_t>(i)].string(), "cannot read or decode the image");
+          } catch (const Error& e) {
+            strict_error = e.what();
+            break;
+          }
           continue;
         }
-        GstSample* s = frame_sample(pixels, test_input ? "RGB" : "BGR", fps, i);
+        // Timestamps count the frames pushed: a skipped image leaves no gap in the stream.
+        GstSample* s = frame_sample(pixels, test_input ? "RGB" : "BGR", fps, pushed++);
         const GstFlowReturn ret = gst_app_src_push_sample(src, s);
         gst_sample_unref(s);
         if (ret != GST_FLOW_OK) return;
@@ -213,7 +224,8 @@ int cmd_run(int argc, char** argv) {
 
   RunResult result;
   cli::Progress progress("advad run", total);
-  const bool quiet = args.on("quiet") || json == "-";
+  if (json == "-") cli::set_quiet(true);  // stdout carries the JSON lines
+  const bool quiet = cli::quiet();
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   for (bool done = false; !done;) {
@@ -267,12 +279,13 @@ int cmd_run(int argc, char** argv) {
   gst_object_unref(bus);
   gst_object_unref(pipeline);
   if (result.code != 0) return result.code;
+  if (!strict_error.empty()) throw InputError(strict_error);
   if (!quiet) progress.finish("defects " + std::to_string(result.defects));
   std::cerr << "advad run: " << result.frames << " frames, " << result.defects << " with defects";
   if (!output.empty()) std::cerr << "; video " << output;
   if (!json.empty() && json != "-") std::cerr << "; JSON lines " << json;
   std::cerr << "\n";
-  return 0;
+  return unreadable.finish(static_cast<size_t>(total));
 }
 
 }  // namespace advad::tools

@@ -98,7 +98,8 @@ int cmd_synth(int argc, char** argv) {
       .option("seed", "S", "seed; the same seed, profile and images give the same samples", "0")
       .option("set", "KEY=VALUE",
               "override one synthesis key of [train] (repeatable; folders resolve against the profile's folder),\n"
-              "      e.g. --set synth=cutpaste --set anomaly_ratio=1");
+              "      e.g. --set synth=cutpaste --set anomaly_ratio=1")
+      .quiet_flag();
   std::vector<char*> rest;
   const auto sets = take_sets(argc, argv, rest);
   if (!a.parse(static_cast<int>(rest.size()), rest.data())) return 0;

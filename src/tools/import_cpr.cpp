@@ -54,7 +54,8 @@ int import_cpr_main(int argc, char** argv) {
       .option("device", "DEV", "auto | cpu | cuda | cuda:N: where the features are computed", "auto")
       .option("batch", "N", "images per network pass", "4")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
-      .flag("no-verify", "do not load the written package back to check it");
+      .flag("no-verify", "do not load the written package back to check it")
+      .quiet_flag();
   if (!args.parse(argc, argv)) return 0;
   if (args.positionals().size() != 1) throw cli::UsageError("advad import cpr: give exactly one weights.pth (see --help)");
   if (!args.has("train")) throw cli::UsageError("advad import cpr: --train DIR is required (the training images)");

@@ -52,7 +52,8 @@ int import_inpformer_main(int argc, char** argv) {
       .option("category", "NAME", "category name written into the profile", "")
       .option("tiling", "GRID", "tiling of the written profile, COLSxROWS (';' for pyramid levels)", "1x1")
       .option("threshold", "T", "threshold of the written profile (score >= T is a defect)", "0.5")
-      .flag("no-verify", "do not load the written package back to check it");
+      .flag("no-verify", "do not load the written package back to check it")
+      .quiet_flag();
   if (!args.parse(argc, argv)) return 0;
   if (args.positionals().size() != 1)
     throw cli::UsageError("advad import inpformer: give exactly one model.pth (see --help)");

@@ -97,13 +97,6 @@ std::map<std::string, std::string> extract_sets(int argc, char** argv, std::vect
   return out;
 }
 
-std::string duration(double s) {
-  const long t = static_cast<long>(s + 0.5);
-  std::ostringstream o;
-  o << t / 3600 << ":" << std::setw(2) << std::setfill('0') << (t / 60) % 60 << ":" << std::setw(2) << t % 60;
-  return o.str();
-}
-
 }  // namespace
 
 int train_cpr_main(int argc, char** argv) {
@@ -129,7 +122,8 @@ int train_cpr_main(int argc, char** argv) {
       .flag("keep-checkpoint", "keep the checkpoint after the package is written (default: delete it)")
       .option("stop-after", "N", "stop after step N with a checkpoint and no package (resume later with --resume)", "0")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N: where the network runs", "cpu")
-      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0");
+      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0")
+      .quiet_flag();
   std::vector<char*> rest;
   const std::map<std::string, std::string> sets = extract_sets(argc, argv, rest);
   if (!args.parse(static_cast<int>(rest.size()), rest.data())) return 0;
@@ -175,7 +169,7 @@ int train_cpr_main(int argc, char** argv) {
     if (!bar) bar = std::make_unique<cli::Progress>("train", s.total);
     avg = avg == 0 ? s.loss : 0.95 * avg + 0.05 * s.loss;
     last_loss = s.loss;
-    bar->update(s.step, "loss " + fmt(s.loss) + " (avg " + fmt(avg) + ") ETA " + duration(s.eta_s));
+    bar->update(s.step, "loss " + fmt(s.loss) + " (avg " + fmt(avg) + ")");
   };
 
   std::cout << "advad train: " << profile.path << "\n  data " << settings.data << "\n  backbone "

@@ -83,7 +83,8 @@ int train_inpformer_main(int argc, char** argv) {
       .flag("keep-checkpoint", "keep the checkpoint after the package is written (default: delete it)")
       .option("stop-after", "N", "stop after step N with a checkpoint and no package (resume later with --resume)", "0")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "cpu")
-      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0");
+      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0")
+      .quiet_flag();
   if (!args.parse(argc, argv)) return 0;
 
   const Profile profile = load_profile(args.positionals()[0], /*check_model_file=*/false);

@@ -1,0 +1,30 @@
+#include "data/package_paths.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace advad {
+
+const std::vector<std::string>& train_path_keys() {
+  static const std::vector<std::string> keys = {"data", "encoder_weights", "backbone_weights", "init", "textures",
+                                                "defects"};
+  return keys;
+}
+
+void rebase_train_paths(Profile& p, const std::string& from_dir, const std::string& package_dir) {
+  auto g = p.method_groups.find("train");
+  if (g == p.method_groups.end()) return;
+  const fs::path from = fs::absolute(from_dir.empty() ? fs::path(".") : fs::path(from_dir)).lexically_normal();
+  const fs::path pkg = fs::absolute(package_dir).lexically_normal();
+  for (const auto& key : train_path_keys()) {
+    auto it = g->second.find(key);
+    if (it == g->second.end() || it->second.empty() || it->second == "random") continue;
+    fs::path v(it->second);
+    if (v.is_relative()) v = from / v;
+    const fs::path rel = v.lexically_normal().lexically_relative(pkg);
+    if (!rel.empty()) it->second = rel.generic_string();
+  }
+}
+
+}  // namespace advad

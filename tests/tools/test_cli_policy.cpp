@@ -1,0 +1,206 @@
+// The one CLI policy, through the built `advad` (output captured: stderr is not
+// a terminal): predict, run, calibrate and eval skip an unreadable or corrupt
+// image with a warning naming it, print a summary and exit 3, and keep the
+// other images' results; --strict stops at the first (exit 2); --quiet prints
+// no progress; progress off a terminal is plain lines, the first without a
+// rate; an estimate line comes before long work. Calibration refuses the
+// training split of a model that may have seen it, and warns below 10 images.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
+
+#include "../test_support.h"
+#include "core/demo_model.h"
+#include "data/mini_dataset.h"
+
+using namespace advad;
+namespace fs = std::filesystem;
+using advad::test::advad_cli;
+using advad::test::CliRun;
+
+namespace {
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+void corrupt(const fs::path& p) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << "\x89PNG\r\n\x1a\n this is not a real PNG any more";
+}
+
+// Lines of the output that contain `what`.
+std::vector<std::string> lines_with(const std::string& out, const std::string& what) {
+  std::vector<std::string> r;
+  std::stringstream s(out);
+  for (std::string l; std::getline(s, l);)
+    if (l.find(what) != std::string::npos) r.push_back(l);
+  return r;
+}
+
+class CliPolicy : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = advad::test::test_tmp_dir("clipolicy");
+    DemoOptions o;
+    o.levels = {GridLevel{1, 1}};
+    o.input_size = 64;
+    o.window = 15;
+    o.min_area = 4;
+    profile_ = write_demo_package((root_ / "model").string(), o);
+  }
+  // A fresh dataset per test (tests corrupt files in it).
+  static fs::path dataset(const std::string& name) {
+    MiniDatasetSpec s;
+    s.category = "mini";
+    s.n_train = 2;
+    s.n_validation = 3;
+    s.n_test_good = 2;
+    s.n_test_bad = 3;
+    s.n_private = 1;
+    s.width = 64;
+    s.height = 48;
+    const fs::path d = root_ / name;
+    fs::remove_all(d);
+    write_mini_dataset(d.string(), s);
+    return d;
+  }
+  static fs::path root_;
+  static std::string profile_;
+};
+fs::path CliPolicy::root_;
+std::string CliPolicy::profile_;
+
+}  // namespace
+
+TEST_F(CliPolicy, PredictSkipsACorruptImageAndExits3) {
+  const fs::path data = dataset("predict");
+  const fs::path bad = data / "mini/test_public/good/001_overexposed.png";
+  ASSERT_TRUE(fs::exists(bad));
+  corrupt(bad);
+  const std::string base = "predict " + q(profile_) + " --dataset " + q(data) + " --category mini --split test_public";
+  CliRun r = advad_cli(base + " --out " + q(root_ / "pred"));
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("skipping " + bad.string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipped 1 of 5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wrote 4 maps"), std::string::npos) << r.out;
+  const fs::path maps = root_ / "pred/anomaly_images/mini/test_public";
+  EXPECT_TRUE(fs::exists(maps / "good/000_regular.tiff"));
+  EXPECT_FALSE(fs::exists(maps / "good/001_overexposed.tiff"));
+  for (const char* b : {"000_regular", "001_overexposed", "002_underexposed"})
+    EXPECT_TRUE(fs::exists(maps / "bad" / (std::string(b) + ".tiff"))) << b;
+  // Not a terminal: plain lines, no carriage returns; the first line has no rate; an estimate line.
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+  const auto progress = lines_with(r.out, "predict mini/test_public ");
+  ASSERT_GE(progress.size(), 2u) << r.out;
+  EXPECT_NE(progress.front().find("1/5"), std::string::npos) << progress.front();
+  EXPECT_EQ(progress.front().find("it/s"), std::string::npos) << "no rate from one item: " << progress.front();
+  EXPECT_NE(progress.back().find("5/5"), std::string::npos) << progress.back();
+  EXPECT_NE(r.out.find("estimate for 5"), std::string::npos) << r.out;
+
+  CliRun strict = advad_cli(base + " --force --strict --out " + q(root_ / "pred_strict"));
+  EXPECT_EQ(strict.code, 2) << strict.out;
+  EXPECT_NE(strict.out.find(bad.string()), std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find("--strict"), std::string::npos) << strict.out;
+
+  CliRun quiet = advad_cli(base + " --force --quiet --out " + q(root_ / "pred_quiet"));
+  EXPECT_EQ(quiet.code, 3) << quiet.out;
+  EXPECT_TRUE(lines_with(quiet.out, "predict mini/test_public ").empty()) << quiet.out;
+  EXPECT_EQ(quiet.out.find("estimate"), std::string::npos) << quiet.out;
+  EXPECT_NE(quiet.out.find("skipping " + bad.string()), std::string::npos) << "warnings stay: " << quiet.out;
+}
+
+TEST_F(CliPolicy, CalibrateSkipsACorruptImageWarnsAndRefusesTheTrainSplit) {
+  const fs::path data = dataset("calibrate");
+  const fs::path bad = data / "mini/validation/good/001_regular.png";
+  ASSERT_TRUE(fs::exists(bad));
+  corrupt(bad);
+  const std::string base = "calibrate " + q(profile_) + " --dataset " + q(data) + " --category mini";
+  CliRun r = advad_cli(base);
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("skipping " + bad.string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 defect-free images of validation"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("only 2 images calibrate"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("percentile"), std::string::npos) << r.out;
+
+  CliRun strict = advad_cli(base + " --strict");
+  EXPECT_EQ(strict.code, 2) << strict.out;
+  EXPECT_NE(strict.out.find(bad.string()), std::string::npos) << strict.out;
+
+  CliRun quiet = advad_cli(base + " --quiet");
+  EXPECT_EQ(quiet.code, 3) << quiet.out;
+  EXPECT_TRUE(lines_with(quiet.out, "calibrate mini/validation ").empty()) << quiet.out;
+
+  CliRun train = advad_cli(base + " --split train");
+  EXPECT_EQ(train.code, 2) << train.out;
+  EXPECT_NE(train.out.find("--split validation"), std::string::npos) << train.out;
+  CliRun allowed = advad_cli(base + " --split train --allow-train-split --quiet");
+  EXPECT_EQ(allowed.code, 0) << allowed.out;
+}
+
+TEST_F(CliPolicy, EvalSkipsACorruptMapAndExits3) {
+  const fs::path data = dataset("eval");
+  const fs::path out = root_ / "eval_pred";
+  CliRun p = advad_cli("predict " + q(profile_) + " --dataset " + q(data) + " --category mini --quiet --out " + q(out));
+  ASSERT_EQ(p.code, 0) << p.out;
+  const fs::path bad = out / "anomaly_images/mini/test_public/bad/001_overexposed.tiff";
+  ASSERT_TRUE(fs::exists(bad));
+  std::ofstream(bad, std::ios::binary | std::ios::trunc) << "II*\0garbage";
+  const std::string base = "eval --dataset " + q(data) + " --maps " + q(out);
+  CliRun r = advad_cli(base);
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("skipping " + bad.string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("AU-PRO"), std::string::npos) << "the other images' metrics: " << r.out;
+  EXPECT_NE(r.out.find("skipped 1 of 5"), std::string::npos) << r.out;
+
+  CliRun strict = advad_cli(base + " --strict");
+  EXPECT_EQ(strict.code, 2) << strict.out;
+  EXPECT_NE(strict.out.find(bad.string()), std::string::npos) << strict.out;
+
+  CliRun quiet = advad_cli(base + " --quiet");
+  EXPECT_EQ(quiet.code, 3) << quiet.out;
+  EXPECT_TRUE(lines_with(quiet.out, "eval mini ").empty()) << quiet.out;
+}
+
+TEST_F(CliPolicy, RunSkipsACorruptFrameAndExits3) {
+  const fs::path frames = root_ / "frames";
+  fs::create_directories(frames);
+  for (int i = 0; i < 4; ++i)
+    cv::imwrite((frames / ("f" + std::to_string(i) + ".png")).string(),
+                make_synthetic_frame(64, 48, i % 2 == 1, static_cast<uint32_t>(i)));
+  corrupt(frames / "f2.png");
+  const fs::path json = root_ / "run.jsonl";
+  const std::string base = "run --profile " + q(profile_) + " --input " + q(frames);
+  CliRun r = advad_cli(base + " --json " + q(json));
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("skipping " + (frames / "f2.png").string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 frames"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+  std::ifstream f(json);
+  int lines = 0;
+  for (std::string l; std::getline(f, l);) lines += l.empty() ? 0 : 1;
+  EXPECT_EQ(lines, 3) << "the other frames' results";
+
+  CliRun strict = advad_cli(base + " --strict");
+  EXPECT_EQ(strict.code, 2) << strict.out;
+  EXPECT_NE(strict.out.find((frames / "f2.png").string()), std::string::npos) << strict.out;
+
+  CliRun quiet = advad_cli(base + " --quiet");
+  EXPECT_EQ(quiet.code, 3) << quiet.out;
+  EXPECT_TRUE(lines_with(quiet.out, "advad run ").empty()) << quiet.out;
+  EXPECT_NE(quiet.out.find("skipping"), std::string::npos) << quiet.out;
+}
+
+TEST_F(CliPolicy, LongCommandsHaveQuietAndStrict) {
+  for (const char* cmd : {"predict", "run", "calibrate", "eval"}) {
+    CliRun r = advad_cli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("--quiet"), std::string::npos) << cmd;
+    EXPECT_NE(r.out.find("--strict"), std::string::npos) << cmd;
+  }
+  for (const char* cmd : {"import inpformer", "import cpr", "synth", "make-demo"}) {
+    CliRun r = advad_cli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("--quiet"), std::string::npos) << cmd;
+  }
+}
