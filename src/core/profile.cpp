@@ -219,6 +219,30 @@ class Reader {
     }
   }
 
+  // GKeyFile keeps only one value of a key given twice in a group (also
+  // across repeated group headers); a profile with both is ambiguous.
+  void check_duplicate_keys() const {
+    std::map<std::string, std::map<std::string, size_t>> seen;  // group -> key -> line (0-based)
+    std::string cur;
+    for (size_t i = 0; i < lines_.size(); ++i) {
+      const std::string l = trim(lines_[i]);
+      if (l.empty() || l[0] == '#') continue;
+      if (l[0] == '[') {
+        const auto close = l.find(']');
+        cur = l.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+        continue;
+      }
+      const auto eq = l.find('=');
+      if (eq == std::string::npos) continue;  // GKeyFile has rejected the file already
+      const std::string key = trim(l.substr(0, eq));
+      auto [it, fresh] = seen[cur].emplace(key, i);
+      if (!fresh)
+        throw ProfileError(path_ + ":" + std::to_string(i + 1) + ": [" + cur + "] " + key +
+                           ": key given twice (first on line " + std::to_string(it->second + 1) +
+                           "); keep one of them");
+    }
+  }
+
   const std::string& path() const { return path_; }
 
  private:
@@ -227,7 +251,9 @@ class Reader {
   std::vector<std::string> lines_;
 };
 
-std::array<float, 3> parse_triple(const std::string& v, bool positive) {
+// Splits a ';' / ',' separated list; every item trimmed, empty items kept
+// (so "1;;2" and "1;2;" are seen as having an empty item).
+std::vector<std::string> split_list(const std::string& v) {
   std::vector<std::string> parts;
   std::string cur;
   for (char c : v) {
@@ -238,7 +264,14 @@ std::array<float, 3> parse_triple(const std::string& v, bool positive) {
       cur += c;
     }
   }
-  if (!trim(cur).empty()) parts.push_back(trim(cur));
+  parts.push_back(trim(cur));
+  return parts;
+}
+
+std::array<float, 3> parse_triple(const std::string& v, bool positive) {
+  const std::vector<std::string> parts = split_list(v);
+  for (const auto& part : parts)
+    if (part.empty()) throw ProfileError("'" + v + "' has an empty item; accepted: 3 numbers R;G;B (e.g. 0.485;0.456;0.406)");
   if (parts.size() != 3) throw ProfileError("'" + v + "' needs 3 numbers (R;G;B)");
   std::array<float, 3> out{};
   for (int i = 0; i < 3; ++i)
@@ -316,26 +349,19 @@ const std::vector<std::string>& colormap_names() {
 }
 
 std::vector<GridLevel> parse_levels(const std::string& s) {
+  const char* accepted = "accepted: COLSxROWS (e.g. 4x2), levels separated by ';' (e.g. 1x1;2x2)";
+  if (trim(s).empty()) throw ProfileError(std::string("no grid given; ") + accepted);
   std::vector<GridLevel> out;
-  std::string cur;
-  auto flush = [&] {
-    std::string t = lower(trim(cur));
-    cur.clear();
-    if (t.empty()) return;
+  for (const auto& item : split_list(s)) {
+    const std::string t = lower(item);
+    if (t.empty()) throw ProfileError("'" + s + "' has an empty level; " + accepted);
     auto x = t.find('x');
-    if (x == std::string::npos)
-      throw ProfileError("bad grid '" + t + "'; accepted: COLSxROWS (e.g. 4x2), levels separated by ';'");
+    if (x == std::string::npos) throw ProfileError("bad grid '" + item + "'; " + accepted);
     GridLevel g;
     g.cols = Reader::parse_int(trim(t.substr(0, x)), 1, 64);
     g.rows = Reader::parse_int(trim(t.substr(x + 1)), 1, 64);
     out.push_back(g);
-  };
-  for (char c : s) {
-    if (c == ';' || c == ',') flush();
-    else cur += c;
   }
-  flush();
-  if (out.empty()) throw ProfileError("no grid given; accepted: COLSxROWS (e.g. 4x2), levels separated by ';'");
   return out;
 }
 
@@ -356,6 +382,25 @@ const PostprocSpec& Profile::post_for(const std::string& split) const {
   return it == split_post.end() ? post : it->second;
 }
 
+std::vector<std::string> Profile::split_names() const {
+  std::set<std::string> names;
+  for (const auto& kv : split_thresholds) names.insert(kv.first);
+  for (const auto& kv : split_post) names.insert(kv.first);
+  return {names.begin(), names.end()};
+}
+
+void Profile::check_split(const std::string& split) const {
+  if (split.empty()) return;
+  const std::vector<std::string> names = split_names();
+  for (const auto& n : names)
+    if (n == split) return;
+  const std::string where = path.empty() ? std::string("the profile") : "profile " + path;
+  throw ProfileError("split '" + split + "' is not defined in " + where + "; " +
+                     (names.empty() ? std::string("it defines no splits ([threshold] <split> keys or "
+                                                  "[postproc.<split>] groups), so leave the split empty")
+                                    : "defined splits: " + join(names, ", ") + " (or empty for the defaults)"));
+}
+
 Profile load_profile(const std::string& path, bool check_model_file) {
   if (!fs::is_regular_file(path))
     throw ProfileError(path + ": profile not found (expected a .ini file, e.g. models/mvtec_ad2/can.ini)");
@@ -367,6 +412,7 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     throw ProfileError(path + ": not a valid profile (GKeyFile syntax: [group] lines and key = value lines): " + m);
   }
   Reader r(path, kf.get());
+  r.check_duplicate_keys();
   Profile p;
   p.path = fs::absolute(path).lexically_normal().string();
 
@@ -389,7 +435,10 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     throw ProfileError(path + ": missing group [profile] (needs at least method = ... and model = ...)");
   r.only_keys("profile", {"category", "method", "model", "description"});
   p.category = fs::path(path).stem().string();
-  r.with("profile", "category", [&](const std::string& v) { p.category = v; });
+  r.with("profile", "category", [&](const std::string& v) {
+    if (v.empty()) throw ProfileError("empty value; give the category a name (or drop the key to use the file name)");
+    p.category = v;
+  });
   if (!r.has("profile", "method"))
     r.fail("profile", "", "missing key 'method'; accepted: inpformer | cpr | torchscript");
   r.with("profile", "method", [&](const std::string& v) { p.method = parse_method(v); });
@@ -444,13 +493,15 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     if (g.rfind("postproc.", 0) == 0) p.split_post[g.substr(9)] = read_post(r, g, p.post);
 
   // [overlay]
-  r.only_keys("overlay", {"opacity", "colormap", "heatmap", "contours", "boxes", "label"});
+  r.only_keys("overlay", {"opacity", "colormap", "heatmap", "heatmap_floor", "contours", "boxes", "label"});
   p.overlay.opacity = r.number("overlay", "opacity", p.overlay.opacity, 0.0, 1.0);
   r.with("overlay", "colormap", [&](const std::string& v) {
     colormap_id(v);
     p.overlay.colormap = lower(v);
   });
   p.overlay.heatmap = r.boolean("overlay", "heatmap", p.overlay.heatmap);
+  r.with("overlay", "heatmap_floor",
+         [&](const std::string& v) { p.overlay.heatmap_floor = Reader::parse_number(v, 0.0, 1e9, false); });
   p.overlay.contours = r.boolean("overlay", "contours", p.overlay.contours);
   p.overlay.boxes = r.boolean("overlay", "boxes", p.overlay.boxes);
   p.overlay.label = r.boolean("overlay", "label", p.overlay.label);
@@ -511,6 +562,7 @@ void save_profile(const Profile& p, const std::string& path) {
   setd("overlay", "opacity", p.overlay.opacity);
   set("overlay", "colormap", p.overlay.colormap);
   setb("overlay", "heatmap", p.overlay.heatmap);
+  if (p.overlay.heatmap_floor) setd("overlay", "heatmap_floor", *p.overlay.heatmap_floor);
   setb("overlay", "contours", p.overlay.contours);
   setb("overlay", "boxes", p.overlay.boxes);
   setb("overlay", "label", p.overlay.label);

@@ -50,7 +50,8 @@ struct GridLevel {
   int cols = 1;
   int rows = 1;
 };
-// "4x2" -> {4,2}; "1x1;2x2" (or with ',') -> two levels. ProfileError on bad text.
+// "4x2" -> {4,2}; "1x1;2x2" (or with ',') -> two levels. ProfileError on bad text,
+// including an empty level ("2x2;;", "2x2;", ";2x2").
 std::vector<GridLevel> parse_levels(const std::string& s);
 // Morphology kernel: "80x80" -> {80,80}; "15" -> {15,15}; "off" / "0" / "0x0" -> {0,0}.
 // Sides 1..1000. ProfileError naming the text and the accepted forms.
@@ -83,6 +84,9 @@ struct OverlaySpec {
   bool contours = true;
   bool boxes = true;
   bool label = true;
+  // The heatmap is drawn only where the map is >= this score (model units);
+  // unset: half the threshold used for the frame.
+  std::optional<double> heatmap_floor;
 };
 
 struct Profile {
@@ -106,6 +110,12 @@ struct Profile {
   // Threshold / post-processing for a named split, falling back to the defaults.
   double threshold_for(const std::string& split) const;
   const PostprocSpec& post_for(const std::string& split) const;
+  // The splits this profile defines: the [threshold] keys other than
+  // 'default' and the <split> of every [postproc.<split>] group, sorted.
+  std::vector<std::string> split_names() const;
+  // Throws ProfileError naming the profile file, the split and the defined
+  // splits unless `split` is empty (the defaults) or one of split_names().
+  void check_split(const std::string& split) const;
 };
 
 // Parse and strictly validate a profile. Throws ProfileError naming file,

@@ -238,6 +238,96 @@ TEST(Profile, ParseHelpersForElementProperties) {
   EXPECT_EQ(to_string(ResizeFilter::PilBilinear), "pil-bilinear");
 }
 
+TEST(ProfileStrict, EmptyListItemsAreErrorsNamingFileGroupKeyAndValue) {
+  TempDir d;
+  for (const char* v : {"2x2;;", "2x2;", ";2x2", "1x1;;2x2", "1x1,,2x2", " ; "}) {
+    SCOPED_TRACE(v);
+    expect_error(write_ini(d, std::string("[tiling]\nlevels = ") + v + "\n"),
+                 {"cat.ini:5", "[tiling] levels", "empty level", "COLSxROWS"});
+  }
+  expect_error(write_ini(d, "[input]\nmean = 0.5;;0.5;0.5\n"), {"cat.ini:5", "[input] mean", "0.5;;0.5;0.5", "empty item"});
+  expect_error(write_ini(d, "[input]\nmean = 0.5;0.5;0.5;\n"), {"[input] mean", "empty item", "R;G;B"});
+  expect_error(write_ini(d, "[input]\nstd = ,0.2,0.2,0.2\n"), {"[input] std", "empty item"});
+  expect_error(write_ini(d, "[input]\nmean = 0.5;0.5;0.5;0.5\n"), {"[input] mean", "3 numbers"});
+}
+
+TEST(ProfileStrict, NanInfinityAndTrailingJunkAreNotNumbers) {
+  TempDir d;
+  for (const char* v : {"nan", "NaN", "inf", "-inf", "1e400", "0.3abc", "0.3 0.4", "0x", ""}) {
+    SCOPED_TRACE(v);
+    expect_error(write_ini(d, std::string("[threshold]\ndefault = ") + v + "\n"),
+                 {"[threshold] default", "'" + std::string(v) + "' is not a number"});
+  }
+  expect_error(write_ini(d, "[overlay]\nopacity = nan\n"), {"[overlay] opacity", "'nan'"});
+  expect_error(write_ini(d, "[tiling]\noverlap = inf\n"), {"[tiling] overlap", "'inf'"});
+  expect_error(write_ini(d, "[postproc]\nblur_sigma = 1.5x\n"), {"[postproc] blur_sigma", "'1.5x'"});
+  expect_error(write_ini(d, "[input]\nwidth = 64px\n"), {"[input] width", "'64px' is not an integer"});
+  expect_error(write_ini(d, "[postproc]\nmin_area = 10 20\n"), {"[postproc] min_area", "not an integer"});
+  expect_error(write_ini(d, "[tiling]\nlevels = 2x2 # comment\n"), {"[tiling] levels", "not an integer"});
+}
+
+TEST(ProfileStrict, NegativeSizesAreOutOfRange) {
+  TempDir d;
+  expect_error(write_ini(d, "[input]\nwidth = -448\n"), {"[input] width", "-448", "out of range", "8..8192"});
+  expect_error(write_ini(d, "[input]\ncrop = -1\n"), {"[input] crop", "out of range"});
+  expect_error(write_ini(d, "[postproc]\nmin_area = -5\n"), {"[postproc] min_area", "-5", "out of range"});
+  expect_error(write_ini(d, "[postproc]\nforeground_dilate = -1\n"), {"[postproc] foreground_dilate", "out of range"});
+  expect_error(write_ini(d, "[postproc]\nclose = -3x3\n"), {"[postproc] close", "-3x3", "WxH"});
+  expect_error(write_ini(d, "[postproc.mixed]\nerode = 3x-3\n"), {"[postproc.mixed] erode", "3x-3"});
+  expect_error(write_ini(d, "[tiling]\nlevels = -2x2\n"), {"[tiling] levels", "out of range"});
+  expect_error(write_ini(d, "[postproc]\nblur_sigma = -1\n"), {"[postproc] blur_sigma", "out of range"});
+  expect_error(write_ini(d, "[overlay]\nheatmap_floor = -0.1\n"), {"[overlay] heatmap_floor", "out of range"});
+}
+
+TEST(ProfileStrict, EmptyCategoryAndDuplicateKeysAreErrors) {
+  TempDir d;
+  d.write("model.pt", "x");
+  d.write("e.ini", "[profile]\nmethod = torchscript\nmodel = model.pt\ncategory =\n");
+  expect_error(d.file("e.ini"), {"e.ini:4", "[profile] category", "empty"});
+  expect_error(write_ini(d, "[threshold]\ndefault = 0.3\ndefault = 0.4\n"),
+               {"cat.ini:6", "[threshold] default", "given twice", "line 5"});
+  expect_error(write_ini(d, "[tiling]\nlevels = 2x2\n[overlay]\nopacity = 0.2\n[tiling]\nlevels = 4x4\n"),
+               {"cat.ini:9", "[tiling] levels", "given twice", "line 5"});
+}
+
+TEST(ProfileStrict, HeatmapFloorParsesAndRoundTrips) {
+  TempDir d;
+  EXPECT_FALSE(load_profile(write_ini(d, "")).overlay.heatmap_floor.has_value());
+  Profile p = load_profile(write_ini(d, "[overlay]\nheatmap_floor = 0.125\n"));
+  ASSERT_TRUE(p.overlay.heatmap_floor.has_value());
+  EXPECT_DOUBLE_EQ(*p.overlay.heatmap_floor, 0.125);
+  save_profile(p, d.file("copy.ini"));
+  Profile q = load_profile(d.file("copy.ini"));
+  ASSERT_TRUE(q.overlay.heatmap_floor.has_value());
+  EXPECT_DOUBLE_EQ(*q.overlay.heatmap_floor, 0.125);
+  expect_error(write_ini(d, "[overlay]\nheatmap_floor = low\n"), {"[overlay] heatmap_floor", "'low'"});
+}
+
+TEST(ProfileStrict, SplitMustBeOneTheProfileDefines) {
+  TempDir d;
+  Profile p = load_profile(write_ini(d, "[threshold]\ndefault = 0.3\ntest_private = 0.4\n[postproc.mixed]\nclose = 3\n"));
+  EXPECT_EQ(p.split_names(), (std::vector<std::string>{"mixed", "test_private"}));
+  EXPECT_NO_THROW(p.check_split(""));
+  EXPECT_NO_THROW(p.check_split("test_private"));
+  EXPECT_NO_THROW(p.check_split("mixed"));
+  try {
+    p.check_split("test_privat");
+    FAIL() << "typo accepted";
+  } catch (const ProfileError& e) {
+    const std::string m = e.what();
+    for (const char* piece : {"'test_privat'", "cat.ini", "mixed, test_private"})
+      EXPECT_NE(m.find(piece), std::string::npos) << piece << " missing in: " << m;
+  }
+  Profile bare = load_profile(write_ini(d, ""));
+  EXPECT_TRUE(bare.split_names().empty());
+  try {
+    bare.check_split("default");
+    FAIL() << "a split the profile does not define";
+  } catch (const ProfileError& e) {
+    EXPECT_NE(std::string(e.what()).find("defines no splits"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace advad
 
