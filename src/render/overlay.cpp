@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 
@@ -55,6 +56,8 @@ void bgr_to_frame(const cv::Mat& bgr, PixelFormat f, cv::Mat& frame) {
 void blend_heatmap(cv::Mat& bgr, const cv::Mat& map, double threshold, const OverlayStyle& style) {
   cv::Mat m = map;
   if (m.size() != bgr.size()) cv::resize(map, m, bgr.size(), 0, 0, cv::INTER_LINEAR);
+  const cv::Mat above = m >= heatmap_floor_for(style, threshold);  // NaN scores stay undrawn
+  if (cv::countNonZero(above) == 0) return;
   double scale = style.full_scale;
   if (scale <= 0) scale = 2.0 * threshold;
   if (scale <= 0) cv::minMaxLoc(m, nullptr, &scale);
@@ -64,16 +67,16 @@ void blend_heatmap(cv::Mat& bgr, const cv::Mat& map, double threshold, const Ove
   cv::Mat colour;
   cv::applyColorMap(levels, colour, style.colormap);
   const double a = std::clamp(style.opacity, 0.0, 1.0);
-  cv::addWeighted(bgr, 1.0 - a, colour, a, 0.0, bgr);
+  cv::Mat blended;
+  cv::addWeighted(bgr, 1.0 - a, colour, a, 0.0, blended);
+  blended.copyTo(bgr, above);
 }
 
-int line_width(const cv::Size& s) { return std::max(1, std::min(s.width, s.height) / 240); }
-
-void draw_label(cv::Mat& bgr, const OverlayContent& c) {
+void draw_label(cv::Mat& bgr, const OverlayContent& c, const OverlayMetrics& mt) {
   const std::string text = overlay_label(c);
   const bool defect = c.detection && c.detection->anomalous;
-  const double font_scale = std::max(0.35, bgr.rows / 600.0);
-  const int thick = std::max(1, bgr.rows / 400);
+  const double font_scale = mt.font_scale;
+  const int thick = mt.text_thickness;
   int base = 0;
   const cv::Size ts = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, thick, &base);
   const int pad = std::max(2, ts.height / 3);
@@ -85,6 +88,21 @@ void draw_label(cv::Mat& bgr, const OverlayContent& c) {
 
 }  // namespace
 
+double heatmap_floor_for(const OverlayStyle& style, double threshold) {
+  return std::max(0.0, style.heatmap_floor ? *style.heatmap_floor : 0.5 * threshold);
+}
+
+OverlayMetrics overlay_metrics(const cv::Size& frame) {
+  // Reference: a 720-pixel shorter side gets 3-pixel lines and font scale 1
+  // (Hershey simplex glyphs about 22 px high, 3 % of the side).
+  const double side = std::max(1, std::min(frame.width, frame.height));
+  OverlayMetrics m;
+  m.line_width = std::max(1, static_cast<int>(std::lround(side / 240.0)));
+  m.font_scale = std::max(0.3, side / 720.0);
+  m.text_thickness = std::max(1, static_cast<int>(std::lround(side / 360.0)));
+  return m;
+}
+
 OverlayStyle overlay_style_from(const OverlaySpec& spec) {
   OverlayStyle s;
   s.opacity = spec.opacity;
@@ -93,6 +111,7 @@ OverlayStyle overlay_style_from(const OverlaySpec& spec) {
   s.contours = spec.contours;
   s.boxes = spec.boxes;
   s.label = spec.label;
+  s.heatmap_floor = spec.heatmap_floor;
   return s;
 }
 
@@ -111,19 +130,22 @@ void draw_overlay(cv::Mat& frame, PixelFormat format, const OverlayContent& cont
   cv::Mat bgr;
   frame_to_bgr(frame, format, bgr);
   if (style.heatmap && content.map && !content.map->empty()) blend_heatmap(bgr, *content.map, content.threshold, style);
-  const int lw = line_width(bgr.size());
+  const OverlayMetrics mt = overlay_metrics(bgr.size());
+  const int lw = mt.line_width;
   if (content.detection) {
     if (style.contours) {
       std::vector<std::vector<cv::Point>> contours;
       for (const auto& r : content.detection->regions)
         if (!r.contour.empty()) contours.push_back(r.contour);
+      // A dark rim under the red line keeps it visible on the heatmap's reds.
+      cv::drawContours(bgr, contours, -1, cv::Scalar(0, 0, 0), lw + 2 * std::max(1, lw / 3), cv::LINE_8);
       cv::drawContours(bgr, contours, -1, cv::Scalar(0, 0, 255), lw, cv::LINE_8);
     }
     if (style.boxes)
       for (const auto& r : content.detection->regions)
         cv::rectangle(bgr, r.box, cv::Scalar(0, 255, 255), lw, cv::LINE_8);
   }
-  if (style.label && (content.detection || content.map)) draw_label(bgr, content);
+  if (style.label && (content.detection || content.map)) draw_label(bgr, content, mt);
   bgr_to_frame(bgr, format, frame);
 }
 
