@@ -19,6 +19,17 @@ const char* gst_advad_precision_name(GstAdvadPrecision p) {
   }
 }
 
+GType gst_advad_late_policy_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ADVAD_LATE_DROP, "Drop the frame (counted as dropped-late), as a video sink with QoS would", "drop"},
+      {GST_ADVAD_LATE_CARRY, "Pass it on unscored, carrying the last result (for recordings that keep every frame)",
+       "carry"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAdvadLatePolicy", values));
+  return type;
+}
+
 // The OpenCV colormaps a profile's [overlay] colormap key accepts.
 static const char* const kColormaps[] = {"jet",    "turbo", "inferno", "magma",  "plasma", "viridis", "cividis",
                                          "hot",    "bone",  "parula",  "autumn", "winter", "rainbow", "ocean",

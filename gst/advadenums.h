@@ -8,6 +8,12 @@ GType gst_advad_precision_get_type(void);
 #define GST_TYPE_ADVAD_PRECISION (gst_advad_precision_get_type())
 const char* gst_advad_precision_name(GstAdvadPrecision p);  // "fp32" | "fp16" | "bf16"
 
+// What advadinfer does with a frame that is already too late to be shown in
+// time (QoS from downstream, or the clock for a live source).
+enum GstAdvadLatePolicy { GST_ADVAD_LATE_DROP = 0, GST_ADVAD_LATE_CARRY = 1 };
+GType gst_advad_late_policy_get_type(void);
+#define GST_TYPE_ADVAD_LATE_POLICY (gst_advad_late_policy_get_type())
+
 // -1 = take it from the profile; otherwise an index into
 // gst_advad_colormap_nick(), whose names advad::colormap_id() resolves.
 enum { GST_ADVAD_COLORMAP_PROFILE = -1 };

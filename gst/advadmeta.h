@@ -7,11 +7,15 @@
 #include <gst/gst.h>
 
 #include <memory>
+#include <string>
 
 #include "core/postproc.h"
 #include "core/profile.h"
 #include "core/tile_layout.h"
+#include "engine/live_stats.h"
 
+// A frame is "unscored" when unscored_reason is set: the map is then null and
+// no element may turn the frame into an "ok" verdict.
 struct AdvadFrameResult {
   std::shared_ptr<const advad::Profile> profile;      // profile the layout / map were made with
   std::shared_ptr<const advad::TileLayout> layout;    // advadtile (or advadinfer without advadtile)
@@ -19,6 +23,10 @@ struct AdvadFrameResult {
   guint64 frame_number = 0;                           // advadinfer's frame count, from 0
   bool carried = false;                               // map held from an earlier frame (inference-interval / QoS)
   guint64 scored_frame = 0;                           // frame number the map was computed on
+  std::string unscored_reason;                        // advadinfer: why there is no usable map ("" = scored)
+  std::string unscored_detail;                        // one line for logs
+  std::string model_id;                               // advadinfer: "<model path>@<hash>" that scored it
+  std::shared_ptr<advad::LiveStats> stats;            // advadinfer's counters; advadpostproc adds verdicts
   double threshold = 0.0;                             // advadpostproc: threshold used
   std::shared_ptr<const advad::Detection> detection;  // advadpostproc: mask, regions, verdict
 };

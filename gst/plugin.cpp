@@ -1,8 +1,10 @@
 // The advad GStreamer plugin: advadtile, advadinfer, advadpostproc,
-// advadoverlay (one element a file) and the GstAdvadMeta they share.
+// advadoverlay (one element a file), the advaddetect bin that chains them
+// under one profile, and the GstAdvadMeta they share.
 #include <gst/gst.h>
 
 #include "advadmeta.h"
+#include "gstadvaddetect.h"
 #include "gstadvadinfer.h"
 #include "gstadvadoverlay.h"
 #include "gstadvadpostproc.h"
@@ -19,6 +21,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(advadinfer, plugin);
   ok |= GST_ELEMENT_REGISTER(advadpostproc, plugin);
   ok |= GST_ELEMENT_REGISTER(advadoverlay, plugin);
+  ok |= GST_ELEMENT_REGISTER(advaddetect, plugin);
   return ok;
 }
 

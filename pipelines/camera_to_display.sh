@@ -6,12 +6,14 @@
 # PROFILE   category profile (.ini) or model package folder (required)
 # CAMERA    V4L2 device (default /dev/video0); gray cameras (GRAY8) work as they are
 # INTERVAL  score every N-th frame (default 1). If scoring is slower than the
-#           camera, raise it: the frames in between show the last result ("held").
+#           camera, raise it: the frames in between show the last result ("held")
+#           and the video flows at up to INTERVAL x the model's frame rate.
 # DEVICE, THREADS as in file_to_mp4.sh
 #
-# The leaky queue drops frames that arrive while the model is busy instead of
-# letting latency grow; advadinfer reports its scoring time in the latency
-# query, so the display sink schedules frames correctly.
+# No queue is needed: advadinfer scores on its own worker thread, drops frames
+# that would reach the display too late before they cost model time, and
+# reports the time frames really spend in it as latency, so the display sink
+# schedules frames correctly and the delay behind the camera stays bounded.
 set -euo pipefail
 : "${PROFILE:?set PROFILE to a category profile (.ini) or a model package folder}"
 CAMERA=${CAMERA:-/dev/video0}
@@ -21,9 +23,5 @@ gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
 
 exec gst-launch-1.0 \
   v4l2src device="$CAMERA" ! videoconvert \
-  ! queue leaky=downstream max-size-buffers=2 \
-  ! advadtile profile="$PROFILE" \
-  ! advadinfer profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
-  ! advadpostproc \
-  ! advadoverlay \
-  ! videoconvert ! autovideosink
+  ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
+  ! videoconvert ! autovideosink sync=true qos=true

@@ -24,9 +24,7 @@ gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
 # -e: send EOS on Ctrl-C so mp4mux writes a playable file.
 exec gst-launch-1.0 -e \
   filesrc location="$INPUT" ! decodebin ! videoconvert \
-  ! advadtile profile="$PROFILE" \
-  ! advadinfer profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
-  ! advadpostproc \
-  ! advadoverlay ${JSON:+json-location="$JSON"} \
+  ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
+      ${JSON:+json-location="$JSON"} \
   ! videoconvert ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
   ! filesink location="$OUTPUT"

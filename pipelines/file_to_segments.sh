@@ -23,9 +23,6 @@ mkdir -p "$OUTDIR"
 
 exec gst-launch-1.0 -e \
   filesrc location="$INPUT" ! decodebin ! videoconvert \
-  ! advadtile profile="$PROFILE" \
-  ! advadinfer profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
-  ! advadpostproc \
-  ! advadoverlay \
+  ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
   ! videoconvert ! x264enc speed-preset=veryfast key-int-max="$KEYINT" ! h264parse \
   ! splitmuxsink location="$OUTDIR/segment_%05d.mp4" max-size-time=$((SEGMENT_S * 1000000000)) max-files="$MAX_FILES"

@@ -23,8 +23,6 @@ gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
 # -q keeps gst-launch's own chatter off standard output (JSON=- writes there).
 exec gst-launch-1.0 -q \
   filesrc location="$INPUT" ! decodebin ! videoconvert \
-  ! advadtile profile="$PROFILE" \
-  ! advadinfer profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
-  ! advadpostproc \
-  ! advadoverlay metadata-only=true json-location="$JSON" source="$SOURCE" \
+  ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
+      overlay=false json-location="$JSON" source="$SOURCE" \
   ! fakesink sync=false

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, make the embedded default
 # category (cached in .cache/demo) and run a real gst-launch-1.0 pipeline on it:
-#   multifilesrc (generated camera frames) ! advadtile ! advadinfer ! advadpostproc
-#     ! advadoverlay json-location=… ! x264enc ! mp4mux ! filesink
+#   multifilesrc (generated camera frames) ! advaddetect profile=… json-location=…
+#     ! x264enc ! mp4mux ! filesink
+# (advaddetect = advadtile ! advadinfer ! advadpostproc ! advadoverlay under one profile)
 # Output: demo-out/annotated.mp4 and demo-out/results.jsonl (one line per frame).
-# Usage: scripts/demo.sh [extra advadinfer properties, e.g. device=cuda:0]
+# Usage: scripts/demo.sh [extra advaddetect properties, e.g. device=cuda:0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -50,10 +51,7 @@ gst-launch-1.0 -q -e \
   multifilesrc location="$KIT/frames/frame_%04d.png" index=0 stop-index=23 \
       caps="image/png,framerate=10/1" \
   ! pngdec ! videoconvert \
-  ! advadtile profile="$PROFILE" \
-  ! advadinfer profile="$PROFILE" "$@" \
-  ! advadpostproc \
-  ! advadoverlay json-location="$OUT/results.jsonl" source=demo-camera \
+  ! advaddetect profile="$PROFILE" json-location="$OUT/results.jsonl" source=demo-camera "$@" \
   ! videoconvert ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
   ! filesink location="$OUT/annotated.mp4"
 

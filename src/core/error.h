@@ -24,6 +24,12 @@ class ModelError : public Error {
   using Error::Error;
 };
 
+// A model produced maps of the wrong number or shape for its tiles.
+class MapShapeError : public ModelError {
+ public:
+  using ModelError::ModelError;
+};
+
 // Input data (image, dataset folder, frame format) cannot be used.
 class InputError : public Error {
  public:

@@ -61,10 +61,10 @@ class TorchScriptModel : public Model {
                        short_error(e.what()));
     }
     const std::string expected = "expected a float tensor [" + std::to_string(B) + ",1,h,w] or [" + std::to_string(B) + ",h,w]";
-    if (!out.isTensor()) throw ModelError("TorchScript model '" + file_ + "' returned a " + out.tagKind() + ", " + expected);
+    if (!out.isTensor()) throw MapShapeError("TorchScript model '" + file_ + "' returned a " + out.tagKind() + ", " + expected);
     torch::Tensor maps = out.toTensor();
     if (!maps.is_floating_point() || !(maps.dim() == 3 || (maps.dim() == 4 && maps.size(1) == 1)) || maps.size(0) != B)
-      throw ModelError("TorchScript model '" + file_ + "' returned " + shape_str(maps) + ", " + expected);
+      throw MapShapeError("TorchScript model '" + file_ + "' returned " + shape_str(maps) + ", " + expected);
     if (maps.dim() == 4) maps = maps.squeeze(1);
     maps = maps.to(torch::kFloat32);
     ScoredBatch sb;

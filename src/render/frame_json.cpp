@@ -40,9 +40,12 @@ std::string frame_json_line(const FrameRecord& r) {
   if (!r.source.empty()) j["source"] = r.source;
   j["width"] = r.width;
   j["height"] = r.height;
+  if (!r.model.empty()) j["model"] = r.model;
   if (!r.scored) {
     j["score"] = nullptr;
     j["verdict"] = "unscored";
+    j["reason"] = r.unscored_reason.empty() ? "no-result" : r.unscored_reason;
+    j["carried"] = r.carried;
     j["regions"] = json::array();
     return j.dump();
   }

@@ -16,7 +16,9 @@ struct FrameRecord {
   double wall_time = 0.0;                  // UNIX seconds when the line was made
   std::string source;                      // free text naming the stream ("" = left out)
   int width = 0, height = 0;
-  bool scored = false;                     // false: no anomaly result reached this element
+  bool scored = false;                     // false: no usable anomaly map for this frame
+  std::string unscored_reason;             // why not (advadinfer's reason; "no-result" when nothing scored it)
+  std::string model;                       // identity of the model that scored it ("" = left out)
   bool carried = false;                    // result held from an earlier frame (inference-interval)
   std::uint64_t scored_frame = 0;          // the frame the result was computed on
   float score = 0.f;

@@ -6,7 +6,7 @@
 
 namespace advad {
 
-FrameScorer::FrameScorer(std::shared_ptr<const Profile> profile, std::unique_ptr<Model> model, int batch_size)
+FrameScorer::FrameScorer(std::shared_ptr<const Profile> profile, std::shared_ptr<Model> model, int batch_size)
     : profile_(std::move(profile)), model_(std::move(model)), batch_size_(batch_size < 0 ? 0 : batch_size) {}
 
 AnomalyMap FrameScorer::score(const cv::Mat& frame, PixelFormat format, const TileLayout& layout) {
@@ -26,8 +26,19 @@ AnomalyMap FrameScorer::score(const cv::Mat& frame, PixelFormat format, const Ti
     for (int64_t i = start; i < start + len; ++i) sizes.push_back(layout.tiles[static_cast<size_t>(i)].rect.size());
     ScoredBatch out = model_->score(batch.narrow(0, start, len), sizes);
     if (out.maps.size() != static_cast<size_t>(len) || out.scores.size() != static_cast<size_t>(len))
-      throw ModelError(model_->describe() + ": returned " + std::to_string(out.maps.size()) + " maps for " +
-                       std::to_string(len) + " tiles");
+      throw MapShapeError(model_->describe() + ": returned " + std::to_string(out.maps.size()) + " maps for " +
+                          std::to_string(len) + " tiles");
+    for (int64_t i = 0; i < len; ++i) {
+      const torch::Tensor& m = out.maps[static_cast<size_t>(i)];
+      const cv::Size want = sizes[static_cast<size_t>(i)];
+      const bool fits = m.defined() && ((m.dim() == 2 && m.size(0) == want.height && m.size(1) == want.width) ||
+                                        (m.dim() == 3 && m.size(0) == 1 && m.size(1) == want.height &&
+                                         m.size(2) == want.width));
+      if (!fits)
+        throw MapShapeError(model_->describe() + ": map of tile " + std::to_string(start + i) + " has shape " +
+                            (m.defined() ? std::string(c10::str(m.sizes())) : std::string("undefined")) +
+                            ", expected [" + std::to_string(want.height) + ", " + std::to_string(want.width) + "]");
+    }
     for (auto& m : out.maps) maps.push_back(std::move(m));
     scores.insert(scores.end(), out.scores.begin(), out.scores.end());
   }

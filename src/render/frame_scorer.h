@@ -14,14 +14,16 @@ namespace advad {
 class FrameScorer {
  public:
   // batch_size: tiles per model call; 0 = all tiles of a frame in one call.
-  FrameScorer(std::shared_ptr<const Profile> profile, std::unique_ptr<Model> model, int batch_size);
+  // The model may be shared with other scorers (see engine/model_cache.h).
+  FrameScorer(std::shared_ptr<const Profile> profile, std::shared_ptr<Model> model, int batch_size);
 
   // frame: 8-bit pixels in `format`, any size the layout was made for.
   AnomalyMap score(const cv::Mat& frame, PixelFormat format, const TileLayout& layout);
 
   // Scores a black frame of the model's input size once: loads lazy kernels
   // and checks the model's output; returns the wall time it took in seconds.
-  // Throws what score() throws (ModelError for a model with the wrong output).
+  // Throws what score() throws (MapShapeError for maps of the wrong number or
+  // shape, ModelError for other model failures).
   double warm_up();
 
   const Profile& profile() const { return *profile_; }
@@ -29,7 +31,7 @@ class FrameScorer {
 
  private:
   std::shared_ptr<const Profile> profile_;
-  std::unique_ptr<Model> model_;
+  std::shared_ptr<Model> model_;
   int batch_size_;
 };
 

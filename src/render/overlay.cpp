@@ -81,7 +81,9 @@ void draw_label(cv::Mat& bgr, const OverlayContent& c, const OverlayMetrics& mt)
   const cv::Size ts = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font_scale, thick, &base);
   const int pad = std::max(2, ts.height / 3);
   const cv::Rect box(0, 0, std::min(bgr.cols, ts.width + 2 * pad), std::min(bgr.rows, ts.height + base + 2 * pad));
-  cv::rectangle(bgr, box, defect ? cv::Scalar(0, 0, 170) : cv::Scalar(0, 110, 0), cv::FILLED);
+  const cv::Scalar fill = !c.unscored.empty() ? cv::Scalar(0, 120, 200) : defect ? cv::Scalar(0, 0, 170)
+                                                                               : cv::Scalar(0, 110, 0);
+  cv::rectangle(bgr, box, fill, cv::FILLED);
   cv::putText(bgr, text, cv::Point(pad, pad + ts.height), cv::FONT_HERSHEY_SIMPLEX, font_scale,
               cv::Scalar(255, 255, 255), thick, cv::LINE_AA);
 }
@@ -116,6 +118,7 @@ OverlayStyle overlay_style_from(const OverlaySpec& spec) {
 }
 
 std::string overlay_label(const OverlayContent& c) {
+  if (!c.unscored.empty()) return "UNSCORED " + c.unscored + (c.carried ? " held" : "");
   const float score = c.detection ? c.detection->score : c.score;
   const char* verdict = c.detection ? (c.detection->anomalous ? "DEFECT" : "OK") : "SCORE";
   char buf[64];

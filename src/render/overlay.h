@@ -54,9 +54,11 @@ struct OverlayContent {
   float score = 0.f;                       // frame score when there is no detection
   double threshold = 0.0;                  // for the heatmap scale and floor (see full_scale, heatmap_floor)
   bool carried = false;                    // result held from an earlier frame (label says so)
+  std::string unscored;                    // why the frame has no usable map ("" = scored); label says so
 };
 
-// The label text, e.g. "DEFECT 0.734" / "OK 0.120" (+ " held" when carried).
+// The label text, e.g. "DEFECT 0.734" / "OK 0.120" (+ " held" when carried),
+// "UNSCORED non-finite" for a frame without a usable map.
 std::string overlay_label(const OverlayContent& content);
 
 // Draw onto `frame` (8-bit, channels as `format` says), in place. Alpha / x

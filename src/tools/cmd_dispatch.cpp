@@ -43,11 +43,13 @@ int cmd_bench(int argc, char** argv) {
   if (what == "inpformer") return bench_inpformer_main(argc - 1, argv + 1);
   if (what == "cpr") return bench_cpr_main(argc - 1, argv + 1);
   if (what == "frame") return bench_frame_main(argc - 1, argv + 1);
-  std::cout << "usage: advad bench {inpformer|cpr|frame|eval} [options]\n\n"
+  if (what == "live") return bench_live_main(argc - 1, argv + 1);
+  std::cout << "usage: advad bench {inpformer|cpr|frame|eval|live} [options]\n\n"
                "  inpformer  per-tile forward time of ViT-S/B/L INP-Former at 392 and 448, GFLOP/s vs matmul\n"
                "  cpr        per-image time split and bank memory\n"
                "  frame      split of one full frame's time: crop/resize, model, stitch, post-processing\n"
-               "  eval       time and peak memory of advad eval on a generated full-size object\n";
+               "  eval       time and peak memory of advad eval on a generated full-size object\n"
+               "  live       advadinfer with a live source: scored and video rates, drops, latency vs delay\n";
   return (what == "--help" || what == "-h") ? 0 : 2;
 }
 

@@ -10,4 +10,5 @@ int bench_eval_main(int argc, char** argv);       // advad bench eval
 int bench_inpformer_main(int argc, char** argv);  // advad bench inpformer
 int bench_cpr_main(int argc, char** argv);        // advad bench cpr
 int bench_frame_main(int argc, char** argv);      // advad bench frame
+int bench_live_main(int argc, char** argv);       // advad bench live
 }  // namespace advad::tools

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgproc.hpp>
+#include <torch/script.h>
+#include <unistd.h>
 
 namespace advad::gsttest {
 
@@ -124,6 +126,7 @@ std::vector<guint8> buffer_bytes(GstBuffer* buf) {
 BusRun::~BusRun() {
   if (error) gst_message_unref(error);
   for (auto* s : element_messages) gst_structure_free(s);
+  for (auto* s : all_element_messages) gst_structure_free(s);
 }
 
 std::string BusRun::error_text() const {
@@ -137,7 +140,8 @@ std::string BusRun::error_text() const {
   return text;
 }
 
-void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message, double timeout_s) {
+void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message, double timeout_s,
+                  const std::function<void(GstMessage*)>& on_message) {
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(timeout_s * G_USEC_PER_SEC);
@@ -149,6 +153,7 @@ void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message
     }
     GstMessage* msg = gst_bus_timed_pop(bus, static_cast<GstClockTime>(left) * GST_USECOND);
     if (!msg) continue;
+    if (on_message) on_message(msg);
     const GstMessageType type = GST_MESSAGE_TYPE(msg);
     if (type == GST_MESSAGE_ERROR) {
       run->error = msg;
@@ -164,16 +169,72 @@ void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message
       gchar* debug = nullptr;
       gst_message_parse_warning(msg, &err, &debug);
       run->warnings.push_back(std::string(err->message) + " | " + (debug ? debug : ""));
+      run->warning_sources.push_back(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)));
       g_error_free(err);
       g_free(debug);
-    } else if (type == GST_MESSAGE_ELEMENT && element_message) {
+    } else if (type == GST_MESSAGE_ELEMENT) {
       const GstStructure* s = gst_message_get_structure(msg);
-      if (s && gst_structure_has_name(s, element_message)) run->element_messages.push_back(gst_structure_copy(s));
+      if (s) run->all_element_messages.push_back(gst_structure_copy(s));
+      if (s && element_message && gst_structure_has_name(s, element_message))
+        run->element_messages.push_back(gst_structure_copy(s));
     }
     gst_message_unref(msg);
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(bus);
+}
+
+std::vector<const GstStructure*> messages_named(const BusRun& run, const char* name) {
+  std::vector<const GstStructure*> out;
+  for (const GstStructure* s : run.all_element_messages)
+    if (gst_structure_has_name(s, name)) out.push_back(s);
+  return out;
+}
+
+std::string write_faulty_package(const std::string& dir, const FaultyOptions& o) {
+  std::filesystem::create_directories(dir);
+  const std::string model = (std::filesystem::absolute(dir) / "model.pt").string();
+  torch::jit::Module m("AdvadFaultyScorer");
+  const InputSpec in;
+  m.register_buffer("mean", torch::tensor({in.mean[0], in.mean[1], in.mean[2]}).view({1, 3, 1, 1}));
+  m.register_buffer("std", torch::tensor({in.std[0], in.std[1], in.std[2]}).view({1, 3, 1, 1}));
+  m.register_attribute("work", c10::IntType::get(), static_cast<int64_t>(o.work));
+  if (o.ballast_mb > 0)
+    m.register_buffer("ballast", torch::rand({static_cast<int64_t>(o.ballast_mb) * 1024 * 1024 / 4}));
+  std::string fault = "m";
+  if (o.fault == "nan") fault = "m * float('nan')";
+  else if (o.fault == "inf") fault = "m + float('inf')";
+  else if (o.fault == "shape") fault = "torch.cat([m, m], 1)";
+  else if (o.fault == "constant") fault = "torch.zeros_like(m)";
+  m.define(R"(
+def forward(self, x):
+    rgb = x * self.std + self.mean
+    g = rgb.mean(1, True)
+    m = torch.abs(g - 0.5)
+    for _ in range(self.work):
+        m = torch.tanh(m) * 0.5 + m * 0.5
+    if bool(rgb.mean() > 0.9):
+        return )" + fault + R"(
+    return m
+)");
+  m.save(model);
+  DemoOptions d;
+  d.levels = o.levels;
+  d.threshold = o.threshold;
+  Profile p = demo_profile(model, d);
+  p.category = "faulty-" + o.fault;
+  const std::string ini = (std::filesystem::absolute(dir) / "profile.ini").string();
+  save_profile(p, ini);
+  return ini;
+}
+
+cv::Mat flat_frame(int w, int h, int level) { return cv::Mat(h, w, CV_8UC3, cv::Scalar::all(level)); }
+
+size_t resident_bytes() {
+  std::ifstream f("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace advad::gsttest

@@ -5,6 +5,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <functional>
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <string>
@@ -37,6 +38,27 @@ class TempDir {
 const std::string& demo_profile_path();
 const std::string& demo_package_dir();
 
+// A TorchScript scorer package (profile.ini + model.pt) that misbehaves on
+// purpose on bright frames (mean brightness > 0.9) only, so the warm-up on a
+// black frame passes: fault "nan" / "inf" (every pixel), "shape" (a map with
+// two channels), "constant" (all zeros), or "none". `work` adds that many
+// elementwise passes per call (a slower model); `ballast_mb` adds an unused
+// buffer of that size to the module (a bigger model). Returns the profile path.
+struct FaultyOptions {
+  std::string fault = "none";
+  int work = 0;
+  int ballast_mb = 0;
+  std::vector<GridLevel> levels{GridLevel{2, 2}};
+  double threshold = 0.5;
+};
+std::string write_faulty_package(const std::string& dir, const FaultyOptions& options);
+
+// RGB frames of one grey level (bright ones trigger the faults above).
+cv::Mat flat_frame(int w, int h, int level);
+
+// Resident memory of this process in bytes (/proc/self/statm).
+size_t resident_bytes();
+
 // The formats every element must take.
 const std::vector<std::string>& all_formats();
 
@@ -57,12 +79,18 @@ struct BusRun {
   bool eos = false;
   bool timed_out = false;
   std::vector<GstStructure*> element_messages;  // owned copies
+  std::vector<GstStructure*> all_element_messages;  // every element message (owned copies)
+  std::vector<std::string> warning_sources;        // the element that posted each warning
   std::vector<std::string> warnings;
   ~BusRun();
   std::string error_text() const;  // message + debug text of the error
 };
+// on_message, when set, sees every message first (e.g. to change a property
+// mid-stream); it runs on the test thread.
 void run_pipeline(GstElement* pipeline, BusRun* run, const char* element_message = "advad-detection",
-                  double timeout_s = 60);
+                  double timeout_s = 60, const std::function<void(GstMessage*)>& on_message = nullptr);
+// The structures named `name` among all element messages.
+std::vector<const GstStructure*> messages_named(const BusRun& run, const char* name);
 
 // The advad result on a buffer, through the registered meta API (the plugin
 // is loaded at run time, so its C functions are not linked into the tests).

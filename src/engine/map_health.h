@@ -1,0 +1,27 @@
+// Is a scored map fit to decide on? A map with a NaN or an infinity, or of
+// another size than the frame, must never turn into an "ok" verdict; a map
+// that is exactly constant over the whole frame is suspicious (a dead model
+// or a blank input) but still usable.
+#pragma once
+#include <string>
+
+#include "core/tile_layout.h"
+
+namespace advad {
+
+// Reasons a frame is left unscored (also used as stats keys and in JSON).
+inline constexpr const char* kUnscoredNonFinite = "non-finite";
+inline constexpr const char* kUnscoredWrongShape = "wrong-shape";
+inline constexpr const char* kUnscoredModelError = "model-error";
+inline constexpr const char* kUnscoredLayoutMismatch = "layout-mismatch";
+
+struct MapHealth {
+  std::string unscored_reason;  // empty: the map may be used
+  std::string detail;           // one line for logs and warnings
+  bool constant = false;        // every pixel has the same value
+  bool ok() const { return unscored_reason.empty(); }
+};
+
+MapHealth check_map(const AnomalyMap& map, int frame_width, int frame_height);
+
+}  // namespace advad
