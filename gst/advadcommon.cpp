@@ -1,7 +1,11 @@
 #include "advadcommon.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "core/profile.h"
@@ -101,4 +105,91 @@ bool advad_parse_kernel(const std::string& text, int* w, int* h, bool* set) {
   }
   *set = true;
   return true;
+}
+
+namespace {
+
+// Rejected values of one element: property -> (value text, accepted text).
+using RejectedValues = std::map<std::string, std::pair<std::string, std::string>>;
+
+GQuark rejected_quark() {
+  static GQuark q = g_quark_from_static_string("advad-rejected-property-values");
+  return q;
+}
+
+void post_rejected(GstElement* element, const std::string& property, const std::string& value,
+                   const std::string& accepted) {
+  const std::string label = advad_element_label(element);
+  GST_ELEMENT_ERROR(element, RESOURCE, SETTINGS,
+                    ("%s: property %s = '%s' is not accepted; accepted: %s", label.c_str(), property.c_str(),
+                     value.c_str(), accepted.c_str()),
+                    ("Fix the '%s' property of %s.", property.c_str(), label.c_str()));
+}
+
+}  // namespace
+
+std::string advad_element_label(GstElement* element) {
+  GstElementFactory* f = gst_element_get_factory(element);
+  const char* factory = f ? GST_OBJECT_NAME(f) : G_OBJECT_TYPE_NAME(element);
+  gchar* name = gst_object_get_name(GST_OBJECT(element));
+  std::string out = std::string(factory) + " '" + (name ? name : "") + "'";
+  g_free(name);
+  return out;
+}
+
+std::string advad_double_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  for (int prec = 6; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+bool advad_sentinel_double_ok(double v, double lo, double hi) {
+  return v == -1.0 || (std::isfinite(v) && v >= lo && v <= hi);
+}
+
+void advad_reject_property(GstElement* element, const char* property, const std::string& value,
+                           const std::string& accepted) {
+  GST_OBJECT_LOCK(element);
+  auto* rejected = static_cast<RejectedValues*>(g_object_get_qdata(G_OBJECT(element), rejected_quark()));
+  if (!rejected) {
+    rejected = new RejectedValues();
+    g_object_set_qdata_full(G_OBJECT(element), rejected_quark(), rejected,
+                            [](gpointer p) { delete static_cast<RejectedValues*>(p); });
+  }
+  (*rejected)[property] = {value, accepted};
+  const bool running = GST_STATE(element) >= GST_STATE_PAUSED;
+  GST_OBJECT_UNLOCK(element);
+  GST_WARNING_OBJECT(element, "%s = '%s' rejected; accepted: %s", property, value.c_str(), accepted.c_str());
+  if (running) post_rejected(element, property, value, accepted);
+}
+
+void advad_accept_property(GstElement* element, const char* property) {
+  GST_OBJECT_LOCK(element);
+  if (auto* rejected = static_cast<RejectedValues*>(g_object_get_qdata(G_OBJECT(element), rejected_quark())))
+    rejected->erase(property);
+  GST_OBJECT_UNLOCK(element);
+}
+
+bool advad_check_properties(GstElement* element) {
+  GST_OBJECT_LOCK(element);
+  const auto* rejected = static_cast<RejectedValues*>(g_object_get_qdata(G_OBJECT(element), rejected_quark()));
+  const RejectedValues copy = rejected ? *rejected : RejectedValues();
+  GST_OBJECT_UNLOCK(element);
+  if (copy.empty()) return true;
+  if (copy.size() == 1) {
+    const auto& [property, bad] = *copy.begin();
+    post_rejected(element, property, bad.first, bad.second);
+    return false;
+  }
+  std::string text = advad_element_label(element) + ": " + std::to_string(copy.size()) + " property values are not accepted:";
+  for (const auto& [property, bad] : copy)
+    text += " " + property + " = '" + bad.first + "' (accepted: " + bad.second + ");";
+  text.pop_back();
+  GST_ELEMENT_ERROR(element, RESOURCE, SETTINGS, ("%s", text.c_str()), ("Fix the properties named above."));
+  return false;
 }

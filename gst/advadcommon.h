@@ -41,5 +41,34 @@ constexpr GParamFlags ADVAD_PARAM_READY =
 constexpr GParamFlags ADVAD_PARAM_PLAYING =
     static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
+// For number properties whose values the element checks itself (see
+// advad_reject_property): give them the type's whole range (doubles
+// -inf..inf) and this flag, so that every value -- out of range, NaN --
+// reaches set_property and becomes an element ERROR instead of a GLib warning
+// that leaves the old value in place.
+constexpr GParamFlags ADVAD_PARAM_PLAYING_CHECKED =
+    static_cast<GParamFlags>(ADVAD_PARAM_PLAYING | G_PARAM_LAX_VALIDATION);
+
 // Parses a kernel with core parse_kernel ("N", "WxH", "off"/"0"); empty = unset. False on a malformed value.
 bool advad_parse_kernel(const std::string& text, int* w, int* h, bool* set);
+
+// Strict property values. GLib checks types, enums and ranges; what it lets
+// through but the element cannot use (a malformed string, a negative number
+// other than a documented -1 sentinel, NaN) is recorded by set_property with
+// advad_reject_property() -- the element keeps its previous value -- and
+// reported by advad_check_properties() in start() (READY->PAUSED): a
+// GST_ELEMENT_ERROR (RESOURCE, SETTINGS) naming the element, the property,
+// the value and what is accepted, and start() fails. A bad value set while
+// the element is PAUSED or PLAYING is posted as that error at once.
+void advad_reject_property(GstElement* element, const char* property, const std::string& value,
+                           const std::string& accepted);
+// A valid value of `property` replaces an earlier rejected one.
+void advad_accept_property(GstElement* element, const char* property);
+// Posts the error for the first rejected value and returns false; true when none.
+bool advad_check_properties(GstElement* element);
+// "<factory> '<name>'", e.g. "advadpostproc 'advadpostproc0'", for messages.
+std::string advad_element_label(GstElement* element);
+// Shortest text of a double for messages ("-0.5", "nan").
+std::string advad_double_text(double v);
+// A double property with a -1 sentinel: exactly -1, or finite and within [lo, hi].
+bool advad_sentinel_double_ok(double v, double lo, double hi);

@@ -8,6 +8,7 @@
 #include <gst/video/video.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -29,6 +30,7 @@ struct OverlaySettings {
   guint draw = GST_ADVAD_DRAW_ALL;
   bool draw_set = false;  // draw given explicitly: overrides the profile's [overlay] switches
   double heatmap_max = 0;
+  double heatmap_floor = -1;  // -1: the profile's [overlay] heatmap_floor, else half the threshold
   gboolean metadata_only = FALSE;
   std::string json_location;
   gboolean json_contours = FALSE;
@@ -64,7 +66,8 @@ enum {
   PROP_METADATA_ONLY,
   PROP_JSON_LOCATION,
   PROP_JSON_CONTOURS,
-  PROP_SOURCE
+  PROP_SOURCE,
+  PROP_HEATMAP_FLOOR
 };
 
 static GstStaticPadTemplate sink_template =
@@ -76,6 +79,23 @@ static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) 
 
 static void gst_advad_overlay_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ADVAD_OVERLAY(object);
+  // Doubles GLib lets through but that mean nothing (NaN, negatives other than -1): rejected, reported at
+  // READY->PAUSED (or at once when running).
+  if (id == PROP_OPACITY || id == PROP_HEATMAP_MAX || id == PROP_HEATMAP_FLOOR) {
+    const double v = g_value_get_double(value);
+    const bool ok = id == PROP_OPACITY ? advad_sentinel_double_ok(v, 0.0, 1.0)
+                    : id == PROP_HEATMAP_MAX ? std::isfinite(v) && v >= 0
+                                             : advad_sentinel_double_ok(v, 0.0, G_MAXDOUBLE);
+    if (!ok) {
+      advad_reject_property(GST_ELEMENT(self), pspec->name, advad_double_text(v),
+                            id == PROP_OPACITY      ? "0..1, or exactly -1 for the profile's [overlay] opacity"
+                            : id == PROP_HEATMAP_MAX ? "a finite score >= 0 (0 = twice the threshold)"
+                                                     : "a finite score >= 0, or exactly -1 for the profile's "
+                                                       "[overlay] heatmap_floor (else half the threshold)");
+      return;
+    }
+    advad_accept_property(GST_ELEMENT(self), pspec->name);
+  }
   GST_OBJECT_LOCK(self);
   OverlaySettings& s = self->st->settings;
   gboolean passthrough = s.metadata_only;
@@ -87,6 +107,7 @@ static void gst_advad_overlay_set_property(GObject* object, guint id, const GVal
       s.draw_set = true;
       break;
     case PROP_HEATMAP_MAX: s.heatmap_max = g_value_get_double(value); break;
+    case PROP_HEATMAP_FLOOR: s.heatmap_floor = g_value_get_double(value); break;
     case PROP_METADATA_ONLY: s.metadata_only = passthrough = g_value_get_boolean(value); break;
     case PROP_JSON_LOCATION: s.json_location = str_or_empty(value); break;
     case PROP_JSON_CONTOURS: s.json_contours = g_value_get_boolean(value); break;
@@ -107,6 +128,7 @@ static void gst_advad_overlay_get_property(GObject* object, guint id, GValue* va
     case PROP_COLORMAP: g_value_set_enum(value, s.colormap); break;
     case PROP_DRAW: g_value_set_flags(value, s.draw); break;
     case PROP_HEATMAP_MAX: g_value_set_double(value, s.heatmap_max); break;
+    case PROP_HEATMAP_FLOOR: g_value_set_double(value, s.heatmap_floor); break;
     case PROP_METADATA_ONLY: g_value_set_boolean(value, s.metadata_only); break;
     case PROP_JSON_LOCATION: g_value_set_string(value, s.json_location.c_str()); break;
     case PROP_JSON_CONTOURS: g_value_set_boolean(value, s.json_contours); break;
@@ -188,6 +210,7 @@ static advad::OverlayStyle overlay_style(const AdvadFrameResult& res, const Over
     style.label = s.draw & GST_ADVAD_DRAW_LABEL;
   }
   style.full_scale = s.heatmap_max;
+  if (s.heatmap_floor >= 0) style.heatmap_floor = s.heatmap_floor;  // else the profile's, else half the threshold
   return style;
 }
 
@@ -254,6 +277,13 @@ static gboolean gst_advad_overlay_sink_event(GstBaseTransform* trans, GstEvent* 
   return GST_BASE_TRANSFORM_CLASS(gst_advad_overlay_parent_class)->sink_event(trans, event);
 }
 
+// READY->PAUSED fails when a property holds a rejected value (see advad_reject_property).
+static GstStateChangeReturn gst_advad_overlay_change_state(GstElement* element, GstStateChange transition) {
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !advad_check_properties(element))
+    return GST_STATE_CHANGE_FAILURE;
+  return GST_ELEMENT_CLASS(gst_advad_overlay_parent_class)->change_state(element, transition);
+}
+
 static void gst_advad_overlay_finalize(GObject* object) {
   auto* self = GST_ADVAD_OVERLAY(object);
   if (self->st->json && !self->st->json_is_stdout) std::fclose(self->st->json);
@@ -272,9 +302,10 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_OPACITY,
       g_param_spec_double("opacity", "Heatmap opacity",
-                          "Opacity of the heatmap blended over the frame, from 0 (invisible) to 1 (opaque); -1 uses "
-                          "the profile's [overlay] opacity.",
-                          -1.0, 1.0, -1.0, ADVAD_PARAM_PLAYING));
+                          "Opacity of the heatmap blended over the frame, from 0 (invisible) to 1 (opaque); -1 (the "
+                          "default) uses the profile's [overlay] opacity. Any other value (other negative values, "
+                          "above 1, NaN) is an error.",
+                          -INFINITY, INFINITY, -1.0, ADVAD_PARAM_PLAYING_CHECKED));
   g_object_class_install_property(
       gobject_class, PROP_COLORMAP,
       g_param_spec_enum("colormap", "Colormap", "Colours of the heatmap, from low to high anomaly score.",
@@ -288,9 +319,18 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_HEATMAP_MAX,
       g_param_spec_double("heatmap-max", "Heatmap full scale",
-                          "Anomaly score drawn with the top colour of the colormap; 0 uses twice the threshold, so "
-                          "the threshold sits in the middle of the colormap.",
-                          0.0, G_MAXDOUBLE, 0.0, ADVAD_PARAM_PLAYING));
+                          "Anomaly score drawn with the top colour of the colormap; 0 (the default) uses twice the "
+                          "threshold, so the threshold sits in the middle of the colormap. Negative values, NaN and "
+                          "infinity are an error.",
+                          -INFINITY, INFINITY, 0.0, ADVAD_PARAM_PLAYING_CHECKED));
+  g_object_class_install_property(
+      gobject_class, PROP_HEATMAP_FLOOR,
+      g_param_spec_double("heatmap-floor", "Heatmap floor",
+                          "Anomaly score below which the heatmap is not drawn, so a normal frame looks like the "
+                          "camera image; 0 draws it wherever the score is >= 0. -1 (the default) uses the profile's "
+                          "[overlay] heatmap_floor, or half the frame's threshold when the profile has none. Other "
+                          "negative values, NaN and infinity are an error.",
+                          -INFINITY, INFINITY, -1.0, ADVAD_PARAM_PLAYING_CHECKED));
   g_object_class_install_property(
       gobject_class, PROP_METADATA_ONLY,
       g_param_spec_boolean("metadata-only", "Metadata only",
@@ -321,6 +361,7 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_advad_overlay_change_state);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_advad_overlay_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_advad_overlay_stop);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_advad_overlay_set_caps);

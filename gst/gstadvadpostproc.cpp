@@ -9,6 +9,9 @@
 #include <gst/video/gstvideometa.h>
 #include <gst/video/video.h>
 
+#include <cmath>
+#include <string>
+
 #include "advadcommon.h"
 #include "advadenums.h"
 #include "advadmeta.h"
@@ -46,6 +49,10 @@ struct PostprocState {
   std::shared_ptr<const advad::Detection> cached_detection;
   double cached_threshold = 0;
   gboolean warned_caps = FALSE, warned_no_map = FALSE;
+  // The split property checked against the profile the frames use (see postproc_check_split).
+  std::shared_ptr<const advad::Profile> split_checked_profile;
+  std::string split_checked;
+  bool split_error = false;  // the split is not in that profile: an ERROR was posted
 };
 
 struct _GstAdvadPostproc {
@@ -79,15 +86,26 @@ static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) 
 static void gst_advad_postproc_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ADVAD_POSTPROC(object);
   PostprocSettings& s = self->st->settings;
+  // Values GLib lets through but that mean nothing: rejected, reported at READY->PAUSED (or at once when running).
   if (id == PROP_CLOSE_KERNEL || id == PROP_ERODE_KERNEL) {
     int w, h;
     bool set;
     if (!advad_parse_kernel(str_or_empty(value), &w, &h, &set)) {
-      g_warning("%s: %s='%s' is not a kernel size; use N or WxH (e.g. 5 or 7x3), 0 for off, empty for the profile",
-                GST_OBJECT_NAME(self), pspec->name, g_value_get_string(value));
+      advad_reject_property(GST_ELEMENT(self), pspec->name, str_or_empty(value),
+                            "N or WxH with sides 1..1000 (e.g. 5 or 7x3), 0 or off for none, empty for the profile's "
+                            "value");
       return;
     }
+  } else if (id == PROP_THRESHOLD && !advad_sentinel_double_ok(g_value_get_double(value), 0.0, G_MAXDOUBLE)) {
+    advad_reject_property(GST_ELEMENT(self), pspec->name, advad_double_text(g_value_get_double(value)),
+                          "a finite score >= 0, or exactly -1 for the profile's threshold of the selected split");
+    return;
+  } else if (id == PROP_MIN_AREA && g_value_get_int(value) < -1) {
+    advad_reject_property(GST_ELEMENT(self), pspec->name, std::to_string(g_value_get_int(value)),
+                          "a pixel count >= 0 (0 keeps all regions), or exactly -1 for the profile's min_area");
+    return;
   }
+  advad_accept_property(GST_ELEMENT(self), pspec->name);
   GST_OBJECT_LOCK(self);
   switch (id) {
     case PROP_PROFILE: s.profile = str_or_empty(value); break;
@@ -124,6 +142,30 @@ static void gst_advad_postproc_get_property(GObject* object, guint id, GValue* v
   GST_OBJECT_UNLOCK(self);
 }
 
+// The split property must name a split of the profile the frames are
+// post-processed with (own 'profile', else the one in the meta). Checked when
+// that profile or the split changes; otherwise posts one GST_ELEMENT_ERROR
+// naming the element, the split, the profile file and its splits, sets
+// st->split_error and returns false.
+static bool postproc_check_split(GstAdvadPostproc* self, const std::shared_ptr<const advad::Profile>& profile,
+                                 const std::string& split) {
+  PostprocState* st = self->st;
+  if (!profile || (profile == st->split_checked_profile && split == st->split_checked)) return !st->split_error;
+  st->split_checked_profile = profile;
+  st->split_checked = split;
+  st->split_error = false;
+  try {
+    profile->check_split(split);
+  } catch (const advad::ProfileError& e) {
+    const std::string label = advad_element_label(GST_ELEMENT(self));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: property split = '%s' is not accepted: %s", label.c_str(),
+                                                 split.c_str(), e.what()),
+                      ("Set 'split' to one of the profile's splits, or leave it empty for its defaults."));
+    st->split_error = true;
+  }
+  return !st->split_error;
+}
+
 static gboolean gst_advad_postproc_start(GstBaseTransform* trans) {
   auto* self = GST_ADVAD_POSTPROC(trans);
   GST_OBJECT_LOCK(self);
@@ -133,13 +175,22 @@ static gboolean gst_advad_postproc_start(GstBaseTransform* trans) {
   self->st->cached_map = nullptr;
   self->st->cached_map_owner.reset();
   self->st->cached_detection.reset();
-  if (path.empty()) return TRUE;  // use the profile that comes with the frames
+  self->st->split_checked_profile.reset();
+  self->st->split_error = false;
+  if (!advad_check_properties(GST_ELEMENT(self))) return FALSE;
+  if (path.empty()) return TRUE;  // use the profile that comes with the frames (split checked on the first frame)
   self->st->profile = advad_load_profile(GST_ELEMENT(self), path, false);
-  return self->st->profile != nullptr;
+  if (!self->st->profile) return FALSE;
+  GST_OBJECT_LOCK(self);
+  const std::string split = self->st->settings.split;
+  GST_OBJECT_UNLOCK(self);
+  return postproc_check_split(self, self->st->profile, split);
 }
 
 static gboolean gst_advad_postproc_stop(GstBaseTransform* trans) {
   PostprocState* st = GST_ADVAD_POSTPROC(trans)->st;
+  st->split_checked_profile.reset();
+  st->split_error = false;
   st->profile.reset();
   st->cached_map = nullptr;
   st->cached_map_owner.reset();
@@ -188,6 +239,21 @@ static void attach_rois(GstBuffer* buf, const advad::Detection& det) {
     roi->id = id++;
     gst_video_region_of_interest_meta_add_param(roi, region_structure(r));
   }
+}
+
+// Per frame, before transform_ip: checks the split against the profile this
+// frame uses (a no-op unless that profile or the split changed).
+static void gst_advad_postproc_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
+  auto* self = GST_ADVAD_POSTPROC(trans);
+  GST_OBJECT_LOCK(self);
+  const std::string split = self->st->settings.split;
+  GST_OBJECT_UNLOCK(self);
+  if (self->st->profile) {
+    postproc_check_split(self, self->st->profile, split);
+    return;
+  }
+  const AdvadResultPtr res = gst_advad_meta_get_result(buf);
+  if (res) postproc_check_split(self, res->profile, split);
 }
 
 static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
@@ -287,36 +353,40 @@ static void gst_advad_postproc_class_init(GstAdvadPostprocClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_SPLIT,
       g_param_spec_string("split", "Split",
-                          "Name of a per-split threshold / post-processing set in the profile (for example "
-                          "test_private_mixed); empty uses the profile's defaults.",
+                          "Name of a per-split threshold / post-processing set the profile defines (a [threshold] "
+                          "key or a [postproc.<split>] group, for example test_private_mixed); empty uses the "
+                          "profile's defaults. Any other name is an error that lists the profile's splits.",
                           "", ADVAD_PARAM_PLAYING));
   g_object_class_install_property(
       gobject_class, PROP_THRESHOLD,
       g_param_spec_double("threshold", "Threshold",
-                          "Anomaly score (in the model's score units) at and above which a pixel is defective; -1 "
-                          "uses the profile's threshold for the selected split.",
-                          -1.0, G_MAXDOUBLE, -1.0, ADVAD_PARAM_PLAYING));
+                          "Anomaly score (in the model's score units, >= 0) at and above which a pixel is defective; "
+                          "-1 (the default) uses the profile's threshold for the selected split. Other negative "
+                          "values, NaN and infinity are an error.",
+                          -INFINITY, INFINITY, -1.0, ADVAD_PARAM_PLAYING_CHECKED));
   g_object_class_install_property(
       gobject_class, PROP_CLOSE_KERNEL,
       g_param_spec_string("close-kernel", "Closing kernel",
-                          "Rectangular morphological closing kernel as N (N x N) or WxH pixels; 0 turns closing off, "
-                          "empty uses the profile.",
+                          "Rectangular morphological closing kernel as N (N x N) or WxH pixels, sides 1..1000; 0 or "
+                          "off turns closing off, empty (the default) uses the profile. Anything else is an error.",
                           "", ADVAD_PARAM_PLAYING));
   g_object_class_install_property(
       gobject_class, PROP_ERODE_KERNEL,
       g_param_spec_string("erode-kernel", "Erosion kernel",
-                          "Rectangular erosion kernel as N (N x N) or WxH pixels; 0 turns erosion off, empty uses the "
-                          "profile.",
+                          "Rectangular erosion kernel as N (N x N) or WxH pixels, sides 1..1000; 0 or off turns "
+                          "erosion off, empty (the default) uses the profile. Anything else is an error.",
                           "", ADVAD_PARAM_PLAYING));
   g_object_class_install_property(
       gobject_class, PROP_MIN_AREA,
       g_param_spec_int("min-area", "Minimum area",
-                       "Defect regions smaller than this many pixels are dropped; 0 keeps all, -1 uses the profile.",
-                       -1, G_MAXINT, -1, ADVAD_PARAM_PLAYING));
+                       "Defect regions smaller than this many pixels are dropped; 0 keeps all, -1 (the default) uses "
+                       "the profile. Other negative values are an error.",
+                       G_MININT, G_MAXINT, -1, ADVAD_PARAM_PLAYING));
   g_object_class_install_property(
       gobject_class, PROP_FILL_HOLES,
       g_param_spec_enum("fill-holes", "Fill holes",
-                        "Whether holes inside defect regions are filled after closing.", GST_TYPE_ADVAD_SWITCH,
+                        "Whether holes inside defect regions are filled after closing; profile (the default) uses "
+                        "the profile's fill_holes.", GST_TYPE_ADVAD_SWITCH,
                         GST_ADVAD_SWITCH_PROFILE, ADVAD_PARAM_PLAYING));
   g_object_class_install_property(
       gobject_class, PROP_POST_MESSAGES,
@@ -342,6 +412,7 @@ static void gst_advad_postproc_class_init(GstAdvadPostprocClass* klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_advad_postproc_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_advad_postproc_stop);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_advad_postproc_set_caps);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_advad_postproc_before_transform);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_advad_postproc_transform_ip);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_advad_postproc_query);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_advad_postproc_sink_event);
