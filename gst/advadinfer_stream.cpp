@@ -11,6 +11,7 @@
 // At most two frames to score are queued; the streaming thread blocks beyond
 // that, and frames that would reach the sink too late anyway are dropped
 // (or carried) before they cost model time.
+#include <algorithm>
 #include <chrono>
 
 #include "advadcommon.h"
@@ -194,8 +195,10 @@ bool advad_infer_is_late(GstAdvadInfer* self, GstClockTime rt, double ahead_s) {
     std::lock_guard<std::mutex> lock(st->timing_mutex);
     earliest = st->qos_earliest;
     live = st->upstream_live;
-    latency = GST_CLOCK_TIME_IS_VALID(st->pipeline_latency) ? st->pipeline_latency
-                                                            : st->upstream_min + st->latency.load();
+    // At least what upstream and we announce: a sink that does not sync
+    // reports no latency of its own, and the pipeline's may then be 0.
+    latency = st->upstream_min + st->latency.load();
+    if (GST_CLOCK_TIME_IS_VALID(st->pipeline_latency)) latency = std::max(latency, st->pipeline_latency);
   }
   // Downstream said frames before `earliest` are too late to show.
   if (GST_CLOCK_TIME_IS_VALID(earliest) && gst_base_transform_is_qos_enabled(GST_BASE_TRANSFORM(self)) &&
@@ -203,7 +206,7 @@ bool advad_infer_is_late(GstAdvadInfer* self, GstClockTime rt, double ahead_s) {
     return true;
   if (!live) return false;
   // A live source: the frame is due at a synchronising sink at rt + latency.
-  // Past that (with a frame's worth of slack), it only adds delay.
+  // Past that (with 20 ms of slack), it only adds delay.
   GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
   if (!clock) return false;
   const GstClockTime now = gst_clock_get_time(clock);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 #include <opencv2/imgcodecs.hpp>
+#include <sstream>
 #include <thread>
 
 #include "core/demo_model.h"
@@ -22,40 +23,13 @@
 #include "core/profile.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/gst_plugin.h"
 #include "tools/profile_arg.h"
 
 namespace fs = std::filesystem;
 
 namespace advad::tools {
 namespace {
-
-// Makes the advad elements available: installed plugins are found by
-// GStreamer itself; a build tree's plugin sits in <build>/gst next to
-// <build>/src/tools/advad; ADVAD_GST_PLUGIN_DIR names another folder.
-void ensure_plugin() {
-  auto found = [] {
-    GstElementFactory* f = gst_element_factory_find("advadinfer");
-    if (f) gst_object_unref(f);
-    return f != nullptr;
-  };
-  if (found()) return;
-  std::vector<fs::path> dirs;
-  if (const char* env = g_getenv("ADVAD_GST_PLUGIN_DIR")) dirs.emplace_back(env);
-  char exe[PATH_MAX] = {0};
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) dirs.push_back(fs::path(std::string(exe, static_cast<size_t>(n))).parent_path() / ".." / ".." / "gst");
-  for (const auto& d : dirs)
-    if (fs::exists(d / "libgstadvad.so")) gst_registry_scan_path(gst_registry_get(), d.lexically_normal().c_str());
-  if (!found())
-    throw Error("the advad GStreamer plugin (libgstadvad.so) was not found: run `meson install`, use "
-                "`meson devenv -C <build>`, or set ADVAD_GST_PLUGIN_DIR to the folder that holds it");
-}
-
-void require_element(const char* name, const char* package) {
-  GstElementFactory* f = gst_element_factory_find(name);
-  if (!f) throw Error(std::string("GStreamer element '") + name + "' is missing: install " + package);
-  gst_object_unref(f);
-}
 
 std::vector<fs::path> image_files(const fs::path& dir) {
   std::vector<fs::path> files;
@@ -277,6 +251,12 @@ int cmd_run(int argc, char** argv) {
   gst_element_set_state(pipeline, GST_STATE_NULL);
   if (feeder.joinable()) feeder.join();
   gst_object_unref(bus);
+  // The element's own count of every frame (kept after it stopped).
+  std::ostringstream stats;
+  if (GstElement* infer = gst_bin_get_by_name(GST_BIN(pipeline), "infer")) {
+    print_infer_stats(infer, stats);
+    gst_object_unref(infer);
+  }
   gst_object_unref(pipeline);
   if (result.code != 0) return result.code;
   if (!strict_error.empty()) throw InputError(strict_error);
@@ -285,6 +265,7 @@ int cmd_run(int argc, char** argv) {
   if (!output.empty()) std::cerr << "; video " << output;
   if (!json.empty() && json != "-") std::cerr << "; JSON lines " << json;
   std::cerr << "\n";
+  if (!quiet) std::cerr << "\n" << stats.str();
   return unreadable.finish(static_cast<size_t>(total));
 }
 
