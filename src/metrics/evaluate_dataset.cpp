@@ -92,7 +92,9 @@ std::vector<ObjectResult> evaluate_dataset(const EvalRequest& q) {
         throw InputError("anomaly map " + map_file + " is " + std::to_string(msz.width) + "x" + std::to_string(msz.height) +
                          " but image " + s.image + " is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
                          "; maps must have the original image resolution");
-      bool ok2 = !s.anomalous || readable(s.mask, [&] { gt = read_binary_mask(s.mask, img); });
+      // Size mismatches are errors of the data, not unreadable files: checked outside readable().
+      bool ok2 = !s.anomalous || readable(s.mask, [&] { gt = read_binary_mask(s.mask); });
+      if (ok2 && s.anomalous && gt.size() != img) gt = read_binary_mask(s.mask, img);  // throws, naming both sizes
       if (ok2 && binary) {
         if (q.threshold) {
           pred = threshold_map(half ? read_map(map_file) : map, *q.threshold);
@@ -101,7 +103,8 @@ std::vector<ObjectResult> evaluate_dataset(const EvalRequest& q) {
           if (!fs::exists(bp))
             throw InputError("no binary map for " + s.rel + ": expected " + bp.string() +
                              " (run advad predict, pass --threshold, or --no-binary)");
-          ok2 = readable(bp.string(), [&] { pred = read_binary_mask(bp.string(), img); });
+          ok2 = readable(bp.string(), [&] { pred = read_binary_mask(bp.string()); });
+          if (ok2 && pred.size() != img) pred = read_binary_mask(bp.string(), img);  // throws, naming both sizes
         }
       }
       if (!ok2) {

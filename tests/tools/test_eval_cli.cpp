@@ -312,7 +312,7 @@ TEST_F(EvalCli, BadInputGivesExitCode2AndAClearMessage) {
   }
 }
 
-TEST_F(EvalCli, BadFilesInTheDatasetGiveExitCode2) {
+TEST_F(EvalCli, BadFilesInTheDatasetGiveExitCode2Or3) {
   // A private copy of the dataset to damage.
   const fs::path d = dir("damaged");
   fs::create_directories(d / "mini");
@@ -329,12 +329,18 @@ TEST_F(EvalCli, BadFilesInTheDatasetGiveExitCode2) {
   CliRun m = advad_cli("eval --dataset " + q(d) + " --maps " + q(pred) + " --quiet");
   EXPECT_EQ(m.code, 2);
   EXPECT_NE(m.out.find("no ground-truth mask"), std::string::npos) << m.out;
-  // An unreadable image.
+  // An unreadable image: skipped with a warning naming it (exit 3), or with --strict an error (exit 2).
+  fs::copy_file(data() / "mini/test_public/ground_truth/bad/001_overexposed_mask.png",
+                d / "mini/test_public/ground_truth/bad/001_overexposed_mask.png");  // the mask back: only the image is bad
   std::ofstream(d / "mini/test_public/good/001_overexposed.png") << "not a png";
   CliRun u = advad_cli("predict " + q(profile_) + " --dataset " + q(d) + " --category mini --split test_public --out " +
                     q(dir("pred_damaged2")));
-  EXPECT_EQ(u.code, 2) << u.out;
+  EXPECT_EQ(u.code, 3) << u.out;
   EXPECT_NE(u.out.find("001_overexposed.png"), std::string::npos) << u.out;
+  CliRun us = advad_cli("predict " + q(profile_) + " --dataset " + q(d) + " --category mini --split test_public --strict --out " +
+                        q(dir("pred_damaged3")));
+  EXPECT_EQ(us.code, 2) << us.out;
+  EXPECT_NE(us.out.find("001_overexposed.png"), std::string::npos) << us.out;
   // A map that is not the image's size.
   write_float_tiff((pred / "anomaly_images/mini/test_public/good/000_regular.tiff").string(), cv::Mat(20, 20, CV_32F, cv::Scalar(0)));
   CliRun s = advad_cli("eval --dataset " + q(data()) + " --maps " + q(pred) + " --quiet");
