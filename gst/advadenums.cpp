@@ -30,6 +30,16 @@ GType gst_advad_late_policy_get_type(void) {
   return type;
 }
 
+GType gst_advad_json_mode_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ADVAD_JSON_APPEND, "Append to the file (restarts keep earlier results)", "append"},
+      {GST_ADVAD_JSON_OVERWRITE, "Start the file anew at every start", "overwrite"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAdvadJsonMode", values));
+  return type;
+}
+
 // The OpenCV colormaps a profile's [overlay] colormap key accepts.
 static const char* const kColormaps[] = {"jet",    "turbo", "inferno", "magma",  "plasma", "viridis", "cividis",
                                          "hot",    "bone",  "parula",  "autumn", "winter", "rainbow", "ocean",

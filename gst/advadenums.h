@@ -14,6 +14,11 @@ enum GstAdvadLatePolicy { GST_ADVAD_LATE_DROP = 0, GST_ADVAD_LATE_CARRY = 1 };
 GType gst_advad_late_policy_get_type(void);
 #define GST_TYPE_ADVAD_LATE_POLICY (gst_advad_late_policy_get_type())
 
+// How advadoverlay opens its JSON lines file.
+enum GstAdvadJsonMode { GST_ADVAD_JSON_APPEND = 0, GST_ADVAD_JSON_OVERWRITE = 1 };
+GType gst_advad_json_mode_get_type(void);
+#define GST_TYPE_ADVAD_JSON_MODE (gst_advad_json_mode_get_type())
+
 // -1 = take it from the profile; otherwise an index into
 // gst_advad_colormap_nick(), whose names advad::colormap_id() resolves.
 enum { GST_ADVAD_COLORMAP_PROFILE = -1 };

@@ -16,6 +16,7 @@
 
 #include "advadcommon.h"
 #include "core/error.h"
+#include "data/package_paths.h"
 #include "engine/layout_match.h"
 #include "engine/map_health.h"
 #include "gstadvadinfer_priv.h"
@@ -81,6 +82,15 @@ InferEnginePtr advad_infer_build_engine(const InferSettings& s, InferEngineError
   auto engine = std::make_shared<InferEngine>();
   try {
     auto profile = std::make_shared<advad::Profile>(advad::load_profile(path, s.model.empty()));
+    // A category profile whose model is a package: the package's profile.ini counts (one threshold).
+    bool differ = false;
+    const std::string package = s.model.empty() ? advad::package_profile_path(*profile, &differ) : "";
+    if (!package.empty()) {
+      engine->note = "using the package profile " + package + " (model of " + path + ")" +
+                     (differ ? "; its [threshold] values differ from " + path + "'s and are the ones used" : "");
+      engine->warn = differ;
+      profile = std::make_shared<advad::Profile>(advad::load_profile(package, true));
+    }
     if (!s.model.empty() && !(model_is_package && s.profile.empty())) {
       if (!g_file_test(s.model.c_str(), G_FILE_TEST_EXISTS)) {
         *error = "Model '" + s.model + "' does not exist.";

@@ -12,6 +12,8 @@
 // advadinfer_stream.cpp. This file maps properties, caps, events, queries.
 #include <gst/video/video.h>
 
+#include <cmath>
+
 #include "advadcommon.h"
 #include "core/error.h"
 #include "engine/map_health.h"
@@ -46,8 +48,55 @@ static GstStaticPadTemplate src_template =
 
 static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) ? g_value_get_string(v) : ""; }
 
+// "auto", "cpu", "cuda" or "cuda:N" (N a non-negative integer, nothing after it).
+static bool device_ok(const std::string& d) {
+  if (d == "auto" || d == "cpu" || d == "cuda") return true;
+  if (d.rfind("cuda:", 0) != 0 || d.size() == 5) return false;
+  for (size_t i = 5; i < d.size(); ++i)
+    if (d[i] < '0' || d[i] > '9') return false;
+  return d.size() <= 9;
+}
+
+// Values GLib lets through (the ranges are wide on purpose) that the element
+// cannot use: recorded, reported at READY->PAUSED (see advadcommon.h).
+static bool reject(GstAdvadInfer* self, GParamSpec* pspec, const GValue* value) {
+  const char* name = pspec->name;
+  switch (pspec->param_id) {
+    case PROP_DEVICE: {
+      const std::string d = str_or_empty(value);
+      if (d.empty() || device_ok(d)) return false;
+      advad_reject_property(GST_ELEMENT(self), name, d, "auto, cpu, cuda or cuda:N (N = 0, 1, ...)");
+      return true;
+    }
+    case PROP_BATCH_SIZE:
+      if (g_value_get_uint(value) <= 4096) return false;
+      advad_reject_property(GST_ELEMENT(self), name, std::to_string(g_value_get_uint(value)),
+                            "0 (all tiles of a frame in one call) to 4096");
+      return true;
+    case PROP_INTERVAL:
+      if (g_value_get_uint(value) >= 1) return false;
+      advad_reject_property(GST_ELEMENT(self), name, "0", "1 (every frame) or more");
+      return true;
+    case PROP_THREADS:
+      if (g_value_get_uint(value) <= 1024) return false;
+      advad_reject_property(GST_ELEMENT(self), name, std::to_string(g_value_get_uint(value)),
+                            "0 (all cores) to 1024");
+      return true;
+    case PROP_STATS_INTERVAL: {
+      const double v = g_value_get_double(value);
+      if (std::isfinite(v) && v >= 0 && v <= 86400) return false;
+      advad_reject_property(GST_ELEMENT(self), name, advad_double_text(v), "0 (off) to 86400 seconds");
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 static void gst_advad_infer_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ADVAD_INFER(object);
+  if (reject(self, pspec, value)) return;
+  advad_accept_property(GST_ELEMENT(self), pspec->name);
   bool swap = false;
   GST_OBJECT_LOCK(self);
   InferSettings& s = self->st->settings;
@@ -135,6 +184,7 @@ GstStructure* advad_infer_stats_structure(GstAdvadInfer* self) {
 static gboolean gst_advad_infer_start(GstBaseTransform* trans) {
   auto* self = GST_ADVAD_INFER(trans);
   InferState* st = self->st;
+  if (!advad_check_properties(GST_ELEMENT(self))) return FALSE;
   GST_OBJECT_LOCK(self);
   const InferSettings s = st->settings;
   GST_OBJECT_UNLOCK(self);
@@ -148,6 +198,11 @@ static gboolean gst_advad_infer_start(GstBaseTransform* trans) {
       GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("%s", error.message.c_str()), ("%s", error.hint.c_str()));
     return FALSE;
   }
+  if (engine->warn)
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", engine->note.c_str()),
+                        ("A model package is self-contained: set its thresholds with `advad calibrate --write`."));
+  else if (!engine->note.empty())
+    GST_INFO_OBJECT(self, "%s", engine->note.c_str());
   GST_INFO_OBJECT(self, "%s (%s); warm-up frame took %.1f ms", engine->loaded->model->describe().c_str(),
                   engine->loaded->identity.c_str(), engine->warm_up_seconds * 1e3);
   {
@@ -346,24 +401,27 @@ static void gst_advad_infer_class_init(GstAdvadInferClass* klass) {
                           "Where the model runs: auto (the first CUDA device if there is one, else the CPU), cpu, "
                           "cuda or cuda:N.",
                           "auto", ADVAD_PARAM_READY));
+  // Number ranges below are the type's: the element itself rejects what it cannot use
+  // (an ERROR naming the value at READY->PAUSED) instead of GLib warning and keeping the old value.
   g_object_class_install_property(
       gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint("batch-size", "Batch size",
-                        "Tiles scored per model call; 0 scores all tiles of a frame in one call (fastest, most "
-                        "memory).",
-                        0, 4096, 0, ADVAD_PARAM_READY));
+                        "Tiles scored per model call, 0..4096; 0 scores all tiles of a frame in one call (fastest, "
+                        "most memory).",
+                        0, G_MAXUINT, 0, static_cast<GParamFlags>(ADVAD_PARAM_READY | G_PARAM_LAX_VALIDATION)));
   g_object_class_install_property(
       gobject_class, PROP_INTERVAL,
       g_param_spec_uint("inference-interval", "Inference interval",
                         "Score one frame in every N: 1 scores every frame; with N > 1 the frames in between carry "
                         "the last map and are marked carried in the meta, bus messages and JSON lines, so the video "
-                        "can flow at up to N times the model's frame rate.",
-                        1, G_MAXUINT, 1, ADVAD_PARAM_PLAYING));
+                        "can flow at up to N times the model's frame rate. N >= 1.",
+                        0, G_MAXUINT, 1, ADVAD_PARAM_PLAYING_CHECKED));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_uint("threads", "Threads",
-                        "LibTorch intra-op threads for CPU scoring; 0 uses all cores. The setting is process-wide.",
-                        0, 1024, 0, ADVAD_PARAM_READY));
+                        "LibTorch intra-op threads for CPU scoring, 0..1024; 0 uses all cores. The setting is "
+                        "process-wide.",
+                        0, G_MAXUINT, 0, static_cast<GParamFlags>(ADVAD_PARAM_READY | G_PARAM_LAX_VALIDATION)));
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
@@ -387,8 +445,9 @@ static void gst_advad_infer_class_init(GstAdvadInferClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_double("stats-interval", "Statistics interval",
-                          "Post the stats as an element message named advad-stats every this many seconds; 0 = off.",
-                          0, 86400, 0, ADVAD_PARAM_PLAYING));
+                          "Post the stats as an element message named advad-stats every this many seconds, 0..86400; "
+                          "0 = off.",
+                          -INFINITY, INFINITY, 0, ADVAD_PARAM_PLAYING_CHECKED));
   g_object_class_install_property(
       gobject_class, PROP_LATE_POLICY,
       g_param_spec_enum("late-frames", "Late frames",

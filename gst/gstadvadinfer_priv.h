@@ -40,6 +40,8 @@ struct InferEngine {
   std::shared_ptr<const advad::LoadedModel> loaded;
   std::unique_ptr<advad::FrameScorer> scorer;  // used by the worker thread only
   double warm_up_seconds = 0;
+  std::string note;   // how the profile was chosen, when not as given (logged)
+  bool warn = false;  // ... and the user should see it (a WARNING)
   // Streaming thread only.
   std::shared_ptr<const advad::TileLayout> layout;
   std::string layout_error;  // why this frame size cannot be tiled ("" = fine)

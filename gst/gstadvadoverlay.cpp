@@ -17,6 +17,7 @@
 #include "advadmeta.h"
 #include "core/error.h"
 #include "render/frame_json.h"
+#include "render/json_lines_writer.h"
 #include "render/overlay.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_advad_overlay_debug);
@@ -33,6 +34,9 @@ struct OverlaySettings {
   double heatmap_floor = -1;  // -1: the profile's [overlay] heatmap_floor, else half the threshold
   gboolean metadata_only = FALSE;
   std::string json_location;
+  GstAdvadJsonMode json_mode = GST_ADVAD_JSON_APPEND;
+  guint64 json_max_bytes = 0;
+  guint json_max_files = 5;
   gboolean json_contours = FALSE;
   std::string source;
 };
@@ -41,8 +45,8 @@ struct OverlaySettings {
 
 struct OverlayState {
   OverlaySettings settings;  // guarded by the object lock
-  FILE* json = nullptr;
-  bool json_is_stdout = false;
+  std::unique_ptr<advad::JsonLinesWriter> json;
+  std::string run;  // id of this run (new at each READY->PAUSED)
   GstVideoInfo info;
   advad::PixelFormat format = advad::PixelFormat::RGB;
   guint64 frames = 0;  // own count, for frames that come without a result
@@ -67,7 +71,10 @@ enum {
   PROP_JSON_LOCATION,
   PROP_JSON_CONTOURS,
   PROP_SOURCE,
-  PROP_HEATMAP_FLOOR
+  PROP_HEATMAP_FLOOR,
+  PROP_JSON_MODE,
+  PROP_JSON_MAX_BYTES,
+  PROP_JSON_MAX_FILES
 };
 
 static GstStaticPadTemplate sink_template =
@@ -112,6 +119,9 @@ static void gst_advad_overlay_set_property(GObject* object, guint id, const GVal
     case PROP_JSON_LOCATION: s.json_location = str_or_empty(value); break;
     case PROP_JSON_CONTOURS: s.json_contours = g_value_get_boolean(value); break;
     case PROP_SOURCE: s.source = str_or_empty(value); break;
+    case PROP_JSON_MODE: s.json_mode = static_cast<GstAdvadJsonMode>(g_value_get_enum(value)); break;
+    case PROP_JSON_MAX_BYTES: s.json_max_bytes = g_value_get_uint64(value); break;
+    case PROP_JSON_MAX_FILES: s.json_max_files = g_value_get_uint(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -133,6 +143,9 @@ static void gst_advad_overlay_get_property(GObject* object, guint id, GValue* va
     case PROP_JSON_LOCATION: g_value_set_string(value, s.json_location.c_str()); break;
     case PROP_JSON_CONTOURS: g_value_set_boolean(value, s.json_contours); break;
     case PROP_SOURCE: g_value_set_string(value, s.source.c_str()); break;
+    case PROP_JSON_MODE: g_value_set_enum(value, s.json_mode); break;
+    case PROP_JSON_MAX_BYTES: g_value_set_uint64(value, s.json_max_bytes); break;
+    case PROP_JSON_MAX_FILES: g_value_set_uint(value, s.json_max_files); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -142,30 +155,44 @@ static gboolean gst_advad_overlay_start(GstBaseTransform* trans) {
   auto* self = GST_ADVAD_OVERLAY(trans);
   OverlayState* st = self->st;
   GST_OBJECT_LOCK(self);
-  const std::string location = st->settings.json_location;
+  const OverlaySettings s = st->settings;
   GST_OBJECT_UNLOCK(self);
   st->frames = 0;
-  if (location.empty()) return TRUE;
-  if (location == "-") {
-    st->json = stdout;
-    st->json_is_stdout = true;
-    return TRUE;
-  }
-  st->json = std::fopen(location.c_str(), "w");
-  if (!st->json) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Cannot write JSON lines to '%s': %s", location.c_str(),
-                                                   std::strerror(errno)),
-                      ("Check that the folder of 'json-location' exists and is writable."));
+  st->run = advad::new_run_id();
+  if (s.json_location.empty()) return TRUE;
+  advad::JsonLinesWriter::Options o;
+  o.mode = s.json_mode == GST_ADVAD_JSON_OVERWRITE ? advad::JsonLinesWriter::Mode::Overwrite
+                                                   : advad::JsonLinesWriter::Mode::Append;
+  o.max_bytes = s.json_max_bytes;
+  o.max_files = s.json_max_files;
+  try {
+    st->json = std::make_unique<advad::JsonLinesWriter>(s.json_location, o);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", e.what()),
+                      ("Set 'json-location' to a file in an existing, writable folder."));
     return FALSE;
   }
+  GST_INFO_OBJECT(self, "run %s: JSON lines to %s (%s)", st->run.c_str(), s.json_location.c_str(),
+                  o.mode == advad::JsonLinesWriter::Mode::Append ? "append" : "overwrite");
   return TRUE;
 }
 
+// Puts the lines on the disk (EOS, stop); false after posting an error.
+static bool sync_json(GstAdvadOverlay* self) {
+  if (!self->st->json) return true;
+  try {
+    self->st->json->sync();
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
+    return false;
+  }
+  return true;
+}
+
 static gboolean gst_advad_overlay_stop(GstBaseTransform* trans) {
-  OverlayState* st = GST_ADVAD_OVERLAY(trans)->st;
-  if (st->json && !st->json_is_stdout) std::fclose(st->json);
-  st->json = nullptr;
-  st->json_is_stdout = false;
+  auto* self = GST_ADVAD_OVERLAY(trans);
+  sync_json(self);
+  self->st->json.reset();
   return TRUE;
 }
 
@@ -179,17 +206,27 @@ static advad::FrameRecord frame_record(GstBuffer* buf, const OverlayState* st, c
                                        guint64 own_count, const OverlaySettings& s) {
   advad::FrameRecord r;
   r.frame = res ? res->frame_number : own_count;
+  r.run = st->run;
+  if (res && res->profile) r.category = res->profile->category;
   if (GST_BUFFER_PTS_IS_VALID(buf)) r.pts_ns = static_cast<std::int64_t>(GST_BUFFER_PTS(buf));
   r.wall_time = advad::wall_clock_now();
   r.source = s.source;
   r.width = GST_VIDEO_INFO_WIDTH(&st->info);
   r.height = GST_VIDEO_INFO_HEIGHT(&st->info);
   r.with_contours = s.json_contours;
-  if (!res || !res->map) return r;
+  if (!res) return r;
+  r.model = res->model_id;
+  r.carried = res->carried;
+  r.unscored_reason = res->unscored_reason;
+  if (!res->map || !res->unscored_reason.empty()) return r;
   r.scored = true;
   r.carried = res->carried;
   r.scored_frame = res->scored_frame;
-  r.score = res->map->score;
+  // Without advadpostproc the score is still the map's maximum (the threshold's scale).
+  double max_value = 0;
+  cv::minMaxLoc(res->map->map, nullptr, &max_value);
+  r.score = static_cast<float>(max_value);
+  r.image_score = res->map->score;
   if (res->detection) {
     r.score = res->detection->score;
     r.threshold = res->threshold;
@@ -222,27 +259,30 @@ static GstFlowReturn gst_advad_overlay_transform_ip(GstBaseTransform* trans, Gst
   GST_OBJECT_UNLOCK(self);
   const guint64 own_count = st->frames++;
   const AdvadResultPtr res = gst_advad_meta_get_result(buf);
-  if ((!res || !res->map) && !st->warned_no_result) {
+  if ((!res || (!res->map && res->unscored_reason.empty())) && !st->warned_no_result) {
     GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Frames arrive without anomaly results; nothing to draw."),
                         ("Put advadinfer (and advadpostproc) in front of advadoverlay."));
     st->warned_no_result = TRUE;
   }
   try {
     if (st->json) {
-      const std::string line = advad::frame_json_line(frame_record(buf, st, res.get(), own_count, s));
-      if (std::fprintf(st->json, "%s\n", line.c_str()) < 0 || std::fflush(st->json) != 0) {
-        GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("Cannot write JSON lines to '%s': %s", s.json_location.c_str(),
-                                                  std::strerror(errno)),
-                          ("Check free space and permissions."));
+      try {
+        st->json->write(advad::frame_json_line(frame_record(buf, st, res.get(), own_count, s)));
+      } catch (const advad::InputError& e) {
+        GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
         return GST_FLOW_ERROR;
       }
     }
-    if (s.metadata_only || !res || !res->map) return GST_FLOW_OK;
+    const bool unscored = res && !res->unscored_reason.empty();
+    if (s.metadata_only || !res || (!res->map && !unscored)) return GST_FLOW_OK;
     const advad::OverlayStyle style = overlay_style(*res, s);
     advad::OverlayContent content;
-    content.map = &res->map->map;
-    content.detection = res->detection.get();
-    content.score = res->map->score;
+    content.map = unscored || !res->map ? nullptr : &res->map->map;
+    content.detection = unscored ? nullptr : res->detection.get();
+    double map_max = 0;  // the label shows the threshold's scale, as the JSON does
+    if (content.map) cv::minMaxLoc(*content.map, nullptr, &map_max);
+    content.score = static_cast<float>(map_max);
+    content.unscored = res->unscored_reason;
     content.threshold = res->detection ? res->threshold : (res->profile ? res->profile->threshold : 0.0);
     content.carried = res->carried;
     GstVideoFrame frame;
@@ -274,6 +314,10 @@ static gboolean gst_advad_overlay_query(GstBaseTransform* trans, GstPadDirection
 static gboolean gst_advad_overlay_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_ADVAD_OVERLAY(trans);
   advad_check_sink_event(GST_ELEMENT(self), event, &self->st->warned_caps);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS && !sync_json(self)) {
+    gst_event_unref(event);
+    return FALSE;
+  }
   return GST_BASE_TRANSFORM_CLASS(gst_advad_overlay_parent_class)->sink_event(trans, event);
 }
 
@@ -286,7 +330,6 @@ static GstStateChangeReturn gst_advad_overlay_change_state(GstElement* element, 
 
 static void gst_advad_overlay_finalize(GObject* object) {
   auto* self = GST_ADVAD_OVERLAY(object);
-  if (self->st->json && !self->st->json_is_stdout) std::fclose(self->st->json);
   delete self->st;
   G_OBJECT_CLASS(gst_advad_overlay_parent_class)->finalize(object);
 }
@@ -339,9 +382,28 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_JSON_LOCATION,
       g_param_spec_string("json-location", "JSON lines file",
-                          "File that receives one JSON line per frame (frame, pts, wall clock, score, verdict, "
-                          "carried, regions); \"-\" writes to standard output, empty writes none.",
+                          "File that receives one JSON line per frame (run, frame, pts, wall clock, category, model, "
+                          "score, verdict, carried, regions; see json-mode), flushed as written and synced to the "
+                          "disk at EOS and stop; \"-\" writes to standard output, empty writes none. A file that "
+                          "cannot be opened or written (missing folder, permission, full disk) is an ERROR naming it.",
                           "", ADVAD_PARAM_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_JSON_MODE,
+      g_param_spec_enum("json-mode", "JSON mode",
+                        "append keeps what an earlier run wrote (each line has a \"run\" id, new at every start, so "
+                        "(run, frame) stays unique across restarts); overwrite starts the file anew.",
+                        GST_TYPE_ADVAD_JSON_MODE, GST_ADVAD_JSON_APPEND, ADVAD_PARAM_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_JSON_MAX_BYTES,
+      g_param_spec_uint64("json-max-bytes", "JSON file size limit",
+                          "Rotate the JSON lines file before a line would take it past this many bytes: the file "
+                          "becomes <file>.1, <file>.1 becomes <file>.2, ...; 0 never rotates.",
+                          0, G_MAXUINT64, 0, ADVAD_PARAM_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_JSON_MAX_FILES,
+      g_param_spec_uint("json-max-files", "JSON files kept",
+                        "Files kept when rotating, the current one included; older ones are deleted.", 1, 10000, 5,
+                        ADVAD_PARAM_READY));
   g_object_class_install_property(
       gobject_class, PROP_JSON_CONTOURS,
       g_param_spec_boolean("json-contours", "JSON contours",
@@ -371,6 +433,7 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
   trans_class->passthrough_on_same_caps = FALSE;
   trans_class->transform_ip_on_passthrough = TRUE;  // metadata-only still writes JSON
 
+  gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_JSON_MODE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_COLORMAP, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ADVAD_DRAW, static_cast<GstPluginAPIFlags>(0));
   GST_DEBUG_CATEGORY_INIT(gst_advad_overlay_debug, "advadoverlay", 0, "advad overlay");

@@ -212,20 +212,29 @@ static GstStructure* region_structure(const advad::Region& r) {
 }
 
 static void post_detection_message(GstAdvadPostproc* self, GstBuffer* buf, const AdvadFrameResult& res) {
-  const advad::Detection& det = *res.detection;
+  const advad::Detection* det = res.detection.get();
   GValue regions = G_VALUE_INIT;
-  gst_value_array_init(&regions, det.regions.size());
-  for (const auto& r : det.regions) {
-    GValue v = G_VALUE_INIT;
-    g_value_init(&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed(&v, region_structure(r));
-    gst_value_array_append_and_take_value(&regions, &v);
-  }
+  gst_value_array_init(&regions, det ? det->regions.size() : 0);
+  if (det)
+    for (const auto& r : det->regions) {
+      GValue v = G_VALUE_INIT;
+      g_value_init(&v, GST_TYPE_STRUCTURE);
+      g_value_take_boxed(&v, region_structure(r));
+      gst_value_array_append_and_take_value(&regions, &v);
+    }
+  // An unscored frame has no score and no verdict but "unscored" (never "ok").
+  const char* verdict = !res.unscored_reason.empty() ? "unscored" : (det->anomalous ? "defect" : "ok");
   GstStructure* s = gst_structure_new(
       "advad-detection", "frame", G_TYPE_UINT64, res.frame_number, "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(buf),
-      "score", G_TYPE_DOUBLE, static_cast<double>(det.score), "threshold", G_TYPE_DOUBLE, res.threshold, "verdict",
-      G_TYPE_STRING, det.anomalous ? "defect" : "ok", "anomalous", G_TYPE_BOOLEAN, det.anomalous, "carried",
-      G_TYPE_BOOLEAN, res.carried, "scored-frame", G_TYPE_UINT64, res.scored_frame, nullptr);
+      "verdict", G_TYPE_STRING, verdict, "anomalous", G_TYPE_BOOLEAN, det && det->anomalous, "carried",
+      G_TYPE_BOOLEAN, res.carried, "scored-frame", G_TYPE_UINT64, res.scored_frame, "model", G_TYPE_STRING,
+      res.model_id.c_str(), nullptr);
+  if (det)
+    gst_structure_set(s, "score", G_TYPE_DOUBLE, static_cast<double>(det->score), "image-score", G_TYPE_DOUBLE,
+                      static_cast<double>(det->image_score), "threshold", G_TYPE_DOUBLE, res.threshold, nullptr);
+  else
+    gst_structure_set(s, "reason", G_TYPE_STRING, res.unscored_reason.c_str(), "detail", G_TYPE_STRING,
+                      res.unscored_detail.c_str(), nullptr);
   gst_structure_take_value(s, "regions", &regions);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
@@ -262,8 +271,16 @@ static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, Gs
   GST_OBJECT_LOCK(self);
   const PostprocSettings s = st->settings;
   GST_OBJECT_UNLOCK(self);
+  if (st->split_error) return GST_FLOW_ERROR;  // posted by before_transform (postproc_check_split)
 
   auto result = gst_advad_meta_copy_result(buf);
+  if (!result->unscored_reason.empty()) {
+    // Nothing to decide on: no mask, no regions, no ROI metas.
+    result->detection.reset();
+    if (s.post_messages) post_detection_message(self, buf, *result);
+    gst_advad_meta_set_result(buf, std::move(result));
+    return GST_FLOW_OK;
+  }
   if (!result->map) {
     if (!st->warned_no_map) {
       GST_ELEMENT_WARNING(self, STREAM, FAILED, ("Frames arrive without an anomaly map; passing them on unchanged."),
@@ -313,6 +330,7 @@ static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, Gs
   }
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": %s, %zu regions", result->frame_number,
                  result->detection->anomalous ? "defect" : "ok", result->detection->regions.size());
+  if (result->stats && result->detection->anomalous) result->stats->defect();
   if (s.attach_roi) attach_rois(buf, *result->detection);
   if (s.post_messages) post_detection_message(self, buf, *result);
   gst_advad_meta_set_result(buf, std::move(result));

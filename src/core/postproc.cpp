@@ -247,7 +247,10 @@ Detection postprocess(const cv::Mat& map, float frame_score, double threshold, c
   d.mask = mask;
   d.regions = find_regions(mask, m);
   d.anomalous = !d.regions.empty();
-  d.score = frame_score;
+  double max_value = 0;
+  cv::minMaxLoc(m, nullptr, &max_value);
+  d.score = static_cast<float>(max_value);
+  d.image_score = frame_score;
   return d;
 }
 

@@ -20,7 +20,10 @@ struct Detection {
   cv::Mat mask;                 // CV_8U, 0/255, frame size
   std::vector<Region> regions;  // 8-connected components of mask
   bool anomalous = false;       // verdict: any region left
-  float score = 0.f;            // frame score (from the map)
+  // On the threshold's scale: the maximum of the map that was thresholded
+  // (after the blur), so a frame with a region always has score >= threshold.
+  float score = 0.f;
+  float image_score = 0.f;      // the method's own image score (CPR top-T sum, INP-Former top-1 % mean, ...)
 };
 
 cv::Mat threshold_map(const cv::Mat& map, double threshold);          // s >= threshold -> 255

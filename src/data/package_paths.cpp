@@ -6,6 +6,20 @@ namespace fs = std::filesystem;
 
 namespace advad {
 
+std::string package_profile_path(const Profile& profile, bool* thresholds_differ) {
+  if (thresholds_differ) *thresholds_differ = false;
+  std::error_code ec;
+  if (profile.model.empty() || !fs::is_directory(profile.model, ec)) return "";
+  const fs::path pkg = fs::path(profile.model) / "profile.ini";
+  if (!fs::exists(pkg, ec) || (!profile.path.empty() && fs::equivalent(pkg, fs::path(profile.path), ec))) return "";
+  if (thresholds_differ) {
+    const Profile package = load_profile(pkg.string(), /*check_model_file=*/false);
+    *thresholds_differ =
+        package.threshold != profile.threshold || package.split_thresholds != profile.split_thresholds;
+  }
+  return pkg.lexically_normal().string();
+}
+
 const std::vector<std::string>& train_path_keys() {
   static const std::vector<std::string> keys = {"data", "encoder_weights", "backbone_weights", "init", "textures",
                                                 "defects"};

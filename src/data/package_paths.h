@@ -11,6 +11,13 @@
 
 namespace advad {
 
+// The profile that counts for `profile`: when its model is a package folder
+// holding its own profile.ini (another file), that package profile.ini —
+// the package is self-contained, its thresholds are the ones used and the
+// ones `advad calibrate --write` writes. Empty when `profile` itself counts.
+// *thresholds_differ says whether the two files' [threshold] values differ.
+std::string package_profile_path(const Profile& profile, bool* thresholds_differ = nullptr);
+
 // The [train] keys that hold a file or folder path.
 const std::vector<std::string>& train_path_keys();
 

@@ -28,6 +28,7 @@ double wall_clock_now() {
 std::string frame_json_line(const FrameRecord& r) {
   using nlohmann::json;
   json j;
+  if (!r.run.empty()) j["run"] = r.run;
   j["frame"] = r.frame;
   if (r.pts_ns) {
     j["pts"] = *r.pts_ns;
@@ -38,6 +39,7 @@ std::string frame_json_line(const FrameRecord& r) {
   j["wallclock"] = iso8601_utc(r.wall_time);
   j["unix_time"] = r.wall_time;
   if (!r.source.empty()) j["source"] = r.source;
+  if (!r.category.empty()) j["category"] = r.category;
   j["width"] = r.width;
   j["height"] = r.height;
   if (!r.model.empty()) j["model"] = r.model;
@@ -50,6 +52,7 @@ std::string frame_json_line(const FrameRecord& r) {
     return j.dump();
   }
   j["score"] = r.score;
+  if (r.image_score) j["image_score"] = *r.image_score;
   j["carried"] = r.carried;
   j["scored_frame"] = r.scored_frame;
   if (r.threshold) j["threshold"] = *r.threshold;

@@ -51,7 +51,7 @@ OverlayStyle overlay_style_from(const OverlaySpec& spec);
 struct OverlayContent {
   const cv::Mat* map = nullptr;            // CV_32F score map (resized to the frame if needed)
   const Detection* detection = nullptr;    // mask regions; verdict and score for the label
-  float score = 0.f;                       // frame score when there is no detection
+  float score = 0.f;                       // map maximum, shown when there is no detection
   double threshold = 0.0;                  // for the heatmap scale and floor (see full_scale, heatmap_floor)
   bool carried = false;                    // result held from an earlier frame (label says so)
   std::string unscored;                    // why the frame has no usable map ("" = scored); label says so

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/profile.h"
+#include "data/package_paths.h"
 #include "tools/cli.h"
 
 namespace fs = std::filesystem;
@@ -21,12 +22,10 @@ std::string resolve_profile_path(const std::string& arg, const std::string& comm
     return ini.string();
   }
   const Profile source = load_profile(arg, /*check_model_file=*/false);
-  const fs::path model(source.model);
-  if (source.model.empty() || !fs::is_directory(model, ec)) return arg;
-  const fs::path pkg = model / "profile.ini";
-  if (!fs::exists(pkg, ec) || fs::equivalent(pkg, fs::path(source.path), ec)) return arg;
-  const Profile package = load_profile(pkg.string(), /*check_model_file=*/false);
-  if (package.threshold != source.threshold || package.split_thresholds != source.split_thresholds)
+  bool differ = false;
+  const fs::path pkg = package_profile_path(source, &differ);
+  if (pkg.empty()) return arg;
+  if (differ)
     cli::warn(command, arg + " and its package profile " + pkg.string() +
                            " hold different [threshold] values; the package's are used (it is the one profile "
                            "the elements and advad calibrate --write use)");

@@ -188,6 +188,7 @@ TEST(Postproc, ChainGatesFillsErodesAndGivesAVerdict) {
   EXPECT_EQ(d.regions[0].area, 400);  // the ring's inside is filled
   EXPECT_TRUE(d.anomalous);
   EXPECT_FLOAT_EQ(d.score, 0.9f);
+  EXPECT_FLOAT_EQ(d.image_score, 0.9f);
   // Without the gate the tray detection stays; min_area then drops it (36 px).
   spec.foreground_gate = false;
   EXPECT_EQ(postprocess(map, 0.9f, 0.5, spec).regions.size(), 2u);
@@ -216,6 +217,30 @@ TEST(Postproc, BlurBeforeThreshold) {
   spec.blur_ksize = 5;
   spec.blur_sigma = 4;
   EXPECT_EQ(white(postprocess(map, 1.f, 0.5, spec).mask), 0);  // a lone spike is smoothed away
+}
+
+TEST(Postprocess, ScoreIsOnTheThresholdScaleAndTheMethodScoreStaysApart) {
+  // A CPR-like frame: per-pixel map values near 0.5, an image score of 211
+  // (a sum of the top pixels) on another scale.
+  cv::Mat map(60, 80, CV_32F, cv::Scalar(0.1f));
+  map(cv::Rect(30, 20, 3, 3)) = 0.62f;
+  for (double threshold : {0.4, 0.7}) {
+    SCOPED_TRACE(threshold);
+    const Detection d = postprocess(map, 211.f, threshold, PostprocSpec());
+    EXPECT_FLOAT_EQ(d.score, 0.62f) << "the map's maximum";
+    EXPECT_FLOAT_EQ(d.image_score, 211.f);
+    EXPECT_EQ(d.anomalous, threshold < 0.62);
+    if (d.anomalous) EXPECT_GE(d.score, threshold) << "a region implies score >= threshold";
+    else EXPECT_LT(d.score, threshold);
+  }
+  // With a blur, the score is the maximum of the blurred map that was thresholded.
+  PostprocSpec blur;
+  blur.blur_ksize = 5;
+  blur.blur_sigma = 2;
+  const Detection b = postprocess(map, 211.f, 0.3, blur);
+  EXPECT_LT(b.score, 0.62f);
+  EXPECT_GT(b.score, 0.3f);
+  EXPECT_TRUE(b.anomalous);
 }
 
 }  // namespace

@@ -143,7 +143,9 @@ TEST_F(GstFollow, ASwapToAnotherLayoutTilesEveryFrameForTheModelThatScoresIt) {
     const size_t expected = r->profile->tiling.levels[0].cols * r->profile->tiling.levels[0].rows;
     EXPECT_EQ(r->layout->tiles.size(), expected);
     (r->layout->tiles.size() == 4 ? four : one_tile)++;
-    if (i > 0) EXPECT_FALSE(run.results[i - 1]->layout->tiles.size() == 1 && r->layout->tiles.size() == 4);
+    if (i > 0) {
+      EXPECT_FALSE(run.results[i - 1]->layout->tiles.size() == 1 && r->layout->tiles.size() == 4);
+    }
   }
   EXPECT_GE(four, 8u);
   EXPECT_GE(one_tile, 1u) << "the new layout took over before the end";

@@ -255,6 +255,28 @@ TEST_F(GstStrict, BadEnumValuesFailAtParseTime) {
 
 // --- advadoverlay -----------------------------------------------------------
 
+// --- advadinfer ------------------------------------------------------------
+
+TEST_F(GstStrict, InferDeviceTypoIsAnError) {
+  expect_error("advadinfer device=cdua profile=" + demo_profile_path(),
+               {"advadinfer", "device", "'cdua'", "auto, cpu, cuda or cuda:N"});
+  expect_error("advadinfer device=cuda:x profile=" + demo_profile_path(), {"device", "'cuda:x'"});
+}
+
+TEST_F(GstStrict, InferIntervalZeroIsAnError) {
+  expect_error(infer() + " inference-interval=0", {"advadinfer", "inference-interval", "'0'", "1 (every frame)"});
+}
+
+TEST_F(GstStrict, InferBatchSizeAndThreadsOutOfRangeAreErrors) {
+  expect_error(infer() + " batch-size=5000", {"batch-size", "'5000'", "4096"});
+  expect_error(infer() + " threads=2000", {"threads", "'2000'", "1024"});
+}
+
+TEST_F(GstStrict, InferStatsIntervalNanOrNegativeIsAnError) {
+  expect_error(infer() + " stats-interval=nan", {"stats-interval", "'nan'", "86400"});
+  expect_error(infer() + " stats-interval=-1", {"stats-interval", "'-1'"});
+}
+
 TEST_F(GstStrict, NegativeOpacityOtherThanMinusOneIsAnError) {
   expect_error(infer() + " ! advadpostproc ! advadoverlay opacity=-0.5",
                {"advadoverlay", "opacity", "'-0.5'", "exactly -1"});
