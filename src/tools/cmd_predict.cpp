@@ -8,6 +8,7 @@
 // then core's postprocess with the profile's threshold and post-processing for
 // the split. Resumable: images whose two outputs exist are skipped.
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -60,6 +61,9 @@ int cmd_predict(int argc, char** argv) {
       .flag("no-binary", "do not write the binary PNGs")
       .flag("force", "recompute images whose outputs exist")
       .option("limit", "N", "score at most N images (0 = all)", "0")
+      .option("csv", "FILE",
+              "also write one row per image scored in this run: image, score (the map maximum, on the threshold's "
+              "scale), image_score (the method's own score), threshold, verdict (ok/defect; empty with --no-binary)")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
       .option("precision", "P", "fp32 | fp16 | bf16 (fp16 and bf16 need CUDA)", "fp32")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
@@ -107,6 +111,12 @@ int cmd_predict(int argc, char** argv) {
   FrameScorer scorer(profile, create_model(*profile, mo), batch);
   cli::note("model: " + scorer.model().describe());
 
+  std::ofstream csv;
+  if (a.has("csv")) {
+    csv.open(a.str("csv"));
+    if (!csv) throw InputError("cannot write '" + a.str("csv") + "' (check the folder and its permissions)");
+    csv << "image,score,image_score,threshold,verdict\n";
+  }
   std::map<std::pair<int, int>, TileLayout> layouts;  // one per image size
   cli::Progress bar("predict " + category + "/" + split, static_cast<long>(todo.size()));
   size_t anomalous = 0, written = 0;
@@ -127,11 +137,20 @@ int cmd_predict(int argc, char** argv) {
     const AnomalyMap am = scorer.score(rgb, PixelFormat::RGB, it->second);
     write_atomically(out / "anomaly_images" / (s.rel + ".tiff"),
                      [&](const std::string& p) { write_float_tiff(p, am.map, depth); });
+    double score = 0;
+    cv::minMaxLoc(am.map, nullptr, &score);
+    std::string verdict;
     if (binary) {
       const Detection det = postprocess(am.map, am.score, threshold, post, rgb);
       anomalous += det.anomalous ? 1 : 0;
+      score = det.score;
+      verdict = det.anomalous ? "defect" : "ok";
       write_atomically(out / "anomaly_images_thresholded" / (s.rel + ".png"),
                        [&](const std::string& p) { write_image(p, det.mask); });
+    }
+    if (csv.is_open()) {
+      csv << s.rel << "," << score << "," << am.score << "," << threshold << "," << verdict << "\n" << std::flush;
+      if (!csv) throw InputError("cannot write '" + a.str("csv") + "' (disk full?)");
     }
     ++written;
     bar.update(static_cast<long>(i + 1), s.rel);

@@ -118,6 +118,20 @@ void expect_pipeline_matches_core(const std::string& profile, const std::vector<
     EXPECT_TRUE(std::isfinite(r->map->score));
     EXPECT_NEAR(r->map->score, want.score, 1e-5 * (1 + std::abs(want.score)));
     EXPECT_LE(cv::norm(r->map->map, want.map, cv::NORM_INF), 1e-5);
+    // One scale: the score next to the threshold is the map's maximum; the
+    // method's own image score travels apart.
+    double map_max = 0;
+    cv::minMaxLoc(r->map->map, nullptr, &map_max);
+    EXPECT_NEAR(r->detection->score, map_max, 1e-6);
+    EXPECT_NEAR(r->detection->image_score, want.score, 1e-5 * (1 + std::abs(want.score)));
+    if (r->detection->anomalous) {
+      EXPECT_GE(r->detection->score, r->threshold);
+    }
+    double msg_score = -1, msg_image = -1;
+    ASSERT_TRUE(gst_structure_get_double(run.element_messages[i], "score", &msg_score));
+    ASSERT_TRUE(gst_structure_get_double(run.element_messages[i], "image-score", &msg_image));
+    EXPECT_NEAR(msg_score, map_max, 1e-6);
+    EXPECT_NEAR(msg_image, want.score, 1e-5 * (1 + std::abs(want.score)));
   }
 }
 

@@ -138,6 +138,45 @@ TEST_F(CliPolicy, CalibrateSkipsACorruptImageWarnsAndRefusesTheTrainSplit) {
   EXPECT_EQ(allowed.code, 0) << allowed.out;
 }
 
+// One scale: the CSV's score is the map maximum on the threshold's scale, so
+// a defect verdict always comes with score >= threshold; the method's own
+// score is a separate column.
+TEST_F(CliPolicy, PredictCsvPutsScoreOnTheThresholdsScale) {
+  const fs::path data = dataset("csv");
+  const fs::path out = root_ / "csv_pred", csv = root_ / "scores.csv";
+  CliRun p = advad_cli("predict " + q(profile_) + " --dataset " + q(data) + " --category mini --quiet --out " +
+                       q(out) + " --csv " + q(csv));
+  ASSERT_EQ(p.code, 0) << p.out;
+  std::ifstream f(csv);
+  std::string line;
+  std::getline(f, line);
+  EXPECT_EQ(line, "image,score,image_score,threshold,verdict");
+  int rows = 0, defects = 0;
+  while (std::getline(f, line)) {
+    std::stringstream ss(line);
+    std::string image, score, image_score, threshold, verdict;
+    std::getline(ss, image, ',');
+    std::getline(ss, score, ',');
+    std::getline(ss, image_score, ',');
+    std::getline(ss, threshold, ',');
+    std::getline(ss, verdict, ',');
+    ++rows;
+    EXPECT_FALSE(image_score.empty());
+    if (verdict == "defect") {
+      ++defects;
+      EXPECT_GE(std::stod(score), std::stod(threshold)) << line;
+    } else {
+      EXPECT_EQ(verdict, "ok") << line;
+    }
+  }
+  EXPECT_EQ(rows, 5);
+  EXPECT_GE(defects, 1);
+  CliRun bad = advad_cli("predict " + q(profile_) + " --dataset " + q(data) + " --category mini --quiet --force --out " +
+                         q(out) + " --csv " + q(root_ / "no/such/dir/x.csv"));
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("no/such/dir/x.csv"), std::string::npos) << bad.out;
+}
+
 TEST_F(CliPolicy, EvalSkipsACorruptMapAndExits3) {
   const fs::path data = dataset("eval");
   const fs::path out = root_ / "eval_pred";
