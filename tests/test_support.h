@@ -38,6 +38,36 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
+// The "key = value" lines of a profile group: `defaults`, with the keys that
+// `overrides` ("key = value" lines) gives replaced or added — a key given
+// twice in a group is a profile error.
+inline std::string ini_group_lines(std::vector<std::pair<std::string, std::string>> defaults,
+                                   const std::string& overrides) {
+  size_t start = 0;
+  while (start < overrides.size()) {
+    size_t end = overrides.find('\n', start);
+    if (end == std::string::npos) end = overrides.size();
+    const std::string line = overrides.substr(start, end - start);
+    start = end + 1;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    key.erase(0, key.find_first_not_of(" \t"));
+    value.erase(0, value.find_first_not_of(" \t"));
+    bool replaced = false;
+    for (auto& kv : defaults)
+      if (kv.first == key) {
+        kv.second = value;
+        replaced = true;
+      }
+    if (!replaced) defaults.emplace_back(key, value);
+  }
+  std::string out;
+  for (const auto& [key, value] : defaults) out += key + " = " + value + "\n";
+  return out;
+}
+
 // f() must throw E whose message contains every fragment.
 template <typename E, typename Fn>
 void expect_error(Fn f, const std::vector<std::string>& frags) {

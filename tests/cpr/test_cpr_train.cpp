@@ -68,10 +68,10 @@ std::string write_profile(const fs::path& dir, const std::string& data, const st
   f << "[profile]\ncategory = tiny\nmethod = cpr\nmodel = pkg\n"
     << "[input]\nwidth = 64\nheight = 64\ncrop = 0\nresize = linear\n"
     << "[tiling]\nlevels = 1x1\n[threshold]\ndefault = 0.5\n"
-    << "[cpr]\n" << cpr
-    << "[train]\ndata = " << data << "\nbackbone_weights = random\nsize = 64\nbatch = 4\nk = 3\n"
-    << "synth_size = 64\nsynth_per_image = 3\ncheckpoint_every = 0\n"
-    << extra_train;
+    << "[cpr]\n" << cpr << "[train]\n"
+    << test::ini_group_lines({{"data", data}, {"backbone_weights", "random"}, {"size", "64"}, {"batch", "4"},
+                              {"k", "3"}, {"synth_size", "64"}, {"synth_per_image", "3"}, {"checkpoint_every", "0"}},
+                             extra_train);
   return path;
 }
 

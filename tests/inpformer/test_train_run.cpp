@@ -61,8 +61,10 @@ std::string write_profile(const fs::path& dir, const std::string& data, int inpu
     << "[tiling]\nlevels = " << levels << "\n[threshold]\ndefault = 0.5\n"
     << "[inpformer]\nencoder = custom\nembed_dim = 48\ndepth = 2\nheads = 2\nregisters = 4\ntaps = 0,1\n"
     << "groups = 0;1\ndecoder_blocks = 2\nmap_path = seed\n"
-    << "[train]\ndata = " << data << "\nencoder_weights = random\nbatch = 4\nwarmup = 5\ncheckpoint_every = 0\n"
-    << extra_train;
+    << "[train]\n"
+    << test::ini_group_lines(
+           {{"data", data}, {"encoder_weights", "random"}, {"batch", "4"}, {"warmup", "5"}, {"checkpoint_every", "0"}},
+           extra_train);
   return path;
 }
 
