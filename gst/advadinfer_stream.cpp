@@ -459,7 +459,14 @@ static GstBuffer* finish_item(GstAdvadInfer* self, InferItem& it, GstFlowReturn*
     st->latency = static_cast<GstClockTime>(st->latency_tracker.announced() * GST_SECOND);
     GST_INFO_OBJECT(self, "latency now %.1f ms (p95 in element %.1f ms)", st->latency_tracker.announced() * 1e3,
                     st->latency_tracker.measured() * 1e3);
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+    // Only a live pipeline schedules by latency; elsewhere a LATENCY message
+    // would just make the pipeline redo its latency for nothing.
+    bool live;
+    {
+      std::lock_guard<std::mutex> lock(st->timing_mutex);
+      live = st->upstream_live;
+    }
+    if (live) gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   }
   if (s.stats_interval > 0) {
     const gint64 now = g_get_monotonic_time();

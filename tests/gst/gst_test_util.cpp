@@ -230,6 +230,13 @@ def forward(self, x):
 
 cv::Mat flat_frame(int w, int h, int level) { return cv::Mat(h, w, CV_8UC3, cv::Scalar::all(level)); }
 
+std::vector<nlohmann::json> read_json_lines(const std::string& file) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream f(file);
+  for (std::string line; std::getline(f, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
 size_t resident_bytes() {
   std::ifstream f("/proc/self/statm");
   size_t pages = 0, resident = 0;

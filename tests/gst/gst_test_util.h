@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ std::string write_faulty_package(const std::string& dir, const FaultyOptions& op
 
 // RGB frames of one grey level (bright ones trigger the faults above).
 cv::Mat flat_frame(int w, int h, int level);
+
+// The JSON lines of a file advadoverlay wrote, parsed.
+std::vector<nlohmann::json> read_json_lines(const std::string& file);
 
 // Resident memory of this process in bytes (/proc/self/statm).
 size_t resident_bytes();

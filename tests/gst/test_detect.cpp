@@ -17,14 +17,6 @@ namespace {
 
 constexpr int W = 160, H = 120;
 
-std::vector<nlohmann::json> read_json_lines(const std::string& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream f(file);
-  std::string line;
-  while (std::getline(f, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
 class GstDetect : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { init_gstreamer(); }

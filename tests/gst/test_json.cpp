@@ -15,13 +15,6 @@
 namespace advad::gsttest {
 namespace {
 
-std::vector<nlohmann::json> read_json_lines(const std::string& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream f(file);
-  for (std::string line; std::getline(f, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
 class GstJson : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { init_gstreamer(); }

@@ -23,14 +23,6 @@ namespace {
 constexpr int W = 160, H = 120;
 const GstClockTime kFrame = GST_SECOND / 10;
 
-std::vector<nlohmann::json> read_json_lines(const std::string& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream f(file);
-  std::string line;
-  while (std::getline(f, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
 guint64 stat_of(const GstStructure* s, const char* field) {
   guint64 v = 0;
   EXPECT_TRUE(gst_structure_get_uint64(s, field, &v)) << field;

@@ -18,21 +18,11 @@
 namespace advad::gsttest {
 namespace {
 
-
-std::vector<nlohmann::json> read_json_lines(const std::string& file) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream f(file);
-  std::string line;
-  while (std::getline(f, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
 bool json_region_overlaps(const nlohmann::json& regions, const cv::Rect& box) {
   for (const auto& r : regions)
     if ((cv::Rect(r["x"], r["y"], r["width"], r["height"]) & box).area() > 0) return true;
   return false;
 }
-
 
 class GstPipeline : public ::testing::Test {
  protected:
