@@ -88,10 +88,8 @@ static CprQueryResult score_ranked(const CprBank& bank, const CprSettings& s, co
   r.retrieved.assign(ranking.begin(), ranking.begin() + K);
   const auto idx = torch::tensor(r.retrieved, torch::kLong).to(bank.device());
 
-  for (size_t sc = 0; sc < 2; ++sc) {
-    const auto refs = bank.features[sc].index_select(0, idx);
-    r.scale_dist[sc] = local_min_distance(heads[sc].to(torch::kFloat), refs, s.region_sizes[sc]);
-  }
+  for (size_t sc = 0; sc < 2; ++sc)  // reads the retrieved images in the bank (no gathered copy)
+    r.scale_dist[sc] = local_min_distance(heads[sc].to(torch::kFloat), bank.features[sc], r.retrieved, s.region_sizes[sc]);
   r.fused = fuse_scales({r.scale_dist[0], r.scale_dist[1]}, bank.input_h, bank.input_w);
   timer.lap(&CprTimings::matching);
 
