@@ -1,7 +1,19 @@
 // advad: one binary, many subcommands (git-style).
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "core/error.h"
 #include "tools/cli.h"
@@ -38,9 +50,35 @@ void usage(std::ostream& os) {
   os << "\n'advad <command> --help' explains every flag of a command.\n";
 }
 
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v;
+}
+
+// libgomp (LibTorch's OpenMP runtime) reads OMP_WAIT_POLICY once, when it is
+// loaded, i.e. before main; by default its idle threads spin, which on a few
+// cores makes the models 1.3-3.6x slower. Unless the user chose
+// (OMP_WAIT_POLICY or GOMP_SPINCOUNT), run this binary again with passive
+// waits: same argv, same environment plus OMP_WAIT_POLICY=PASSIVE; the exit
+// code is the new image's. ADVAD_OMP_REEXEC marks the second start so it never
+// loops. When exec fails (binary gone, no /proc) or under valgrind (the new
+// image would run outside it), it goes on as it is: only the spinning stays.
+void reexec_with_passive_omp_waits(char** argv) {
+  if (env_set("ADVAD_OMP_REEXEC")) {
+    unsetenv("ADVAD_OMP_REEXEC");
+    return;
+  }
+  if (env_set("OMP_WAIT_POLICY") || env_set("GOMP_SPINCOUNT") || RUNNING_ON_VALGRIND) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || setenv("ADVAD_OMP_REEXEC", "1", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("OMP_WAIT_POLICY");  // exec failed: leave the environment as it was
+  unsetenv("ADVAD_OMP_REEXEC");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  reexec_with_passive_omp_waits(argv);
   if (argc < 2) {
     usage(std::cerr);
     return 2;
