@@ -3,9 +3,18 @@
 GType gst_advad_precision_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
+      {GST_ADVAD_PRECISION_AUTO,
+       "The profile's [profile] precision if set; else bf16 where the device has native bf16 (CPU flag avx512_bf16 "
+       "or amx_bf16, CUDA compute capability 8+) and the method a bf16 path (INP-Former), else fp32",
+       "auto"},
       {GST_ADVAD_PRECISION_FP32, "32-bit float (every device)", "fp32"},
-      {GST_ADVAD_PRECISION_FP16, "16-bit float (CUDA devices)", "fp16"},
-      {GST_ADVAD_PRECISION_BF16, "bfloat16 (CUDA devices with bf16 support)", "bf16"},
+      {GST_ADVAD_PRECISION_FP16, "16-bit float weights and matmuls (CUDA devices)", "fp16"},
+      {GST_ADVAD_PRECISION_BF16,
+       "bfloat16 weights and matmuls, normalisations and maps in fp32 (fast on CPUs with avx512_bf16/amx_bf16 and "
+       "CUDA compute capability 8+; slow elsewhere)",
+       "bf16"},
+      {GST_ADVAD_PRECISION_INT8, "Dynamic int8 linear layers (INP-Former on the CPU, where the build has it)",
+       "int8"},
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstAdvadPrecision", values));
   return type;
@@ -13,8 +22,10 @@ GType gst_advad_precision_get_type(void) {
 
 const char* gst_advad_precision_name(GstAdvadPrecision p) {
   switch (p) {
+    case GST_ADVAD_PRECISION_AUTO: return "auto";
     case GST_ADVAD_PRECISION_FP16: return "fp16";
     case GST_ADVAD_PRECISION_BF16: return "bf16";
+    case GST_ADVAD_PRECISION_INT8: return "int8";
     default: return "fp32";
   }
 }

@@ -3,10 +3,16 @@
 #pragma once
 #include <glib-object.h>
 
-enum GstAdvadPrecision { GST_ADVAD_PRECISION_FP32, GST_ADVAD_PRECISION_FP16, GST_ADVAD_PRECISION_BF16 };
+enum GstAdvadPrecision {
+  GST_ADVAD_PRECISION_FP32,
+  GST_ADVAD_PRECISION_FP16,
+  GST_ADVAD_PRECISION_BF16,
+  GST_ADVAD_PRECISION_AUTO,
+  GST_ADVAD_PRECISION_INT8,
+};
 GType gst_advad_precision_get_type(void);
 #define GST_TYPE_ADVAD_PRECISION (gst_advad_precision_get_type())
-const char* gst_advad_precision_name(GstAdvadPrecision p);  // "fp32" | "fp16" | "bf16"
+const char* gst_advad_precision_name(GstAdvadPrecision p);  // "auto" | "fp32" | "fp16" | "bf16" | "int8"
 
 // What advadinfer does with a frame that is already too late to be shown in
 // time (QoS from downstream, or the clock for a live source).

@@ -425,8 +425,12 @@ static void gst_advad_infer_class_init(GstAdvadInferClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
-                        "Arithmetic precision of the model; fp16 and bf16 need a CUDA device.",
-                        GST_TYPE_ADVAD_PRECISION, GST_ADVAD_PRECISION_FP32, ADVAD_PARAM_READY));
+                        "Arithmetic precision of the model. auto (default): the profile's [profile] precision if "
+                        "it sets one, else bf16 where the device has native bf16 (CPU: avx512_bf16 or amx_bf16 in "
+                        "/proc/cpuinfo; CUDA: compute capability 8+) and the method has a bf16 path (INP-Former), "
+                        "else fp32. fp16 needs CUDA; int8 is INP-Former on the CPU only. An explicit value "
+                        "overrides the profile.",
+                        GST_TYPE_ADVAD_PRECISION, GST_ADVAD_PRECISION_AUTO, ADVAD_PARAM_READY));
   g_object_class_install_property(
       gobject_class, PROP_MAX_UNSCORED,
       g_param_spec_uint("max-unscored", "Maximum unscored frames",

@@ -27,7 +27,7 @@ struct InferSettings {
   guint batch_size = 0;
   guint interval = 1;
   guint threads = 0;
-  GstAdvadPrecision precision = GST_ADVAD_PRECISION_FP32;
+  GstAdvadPrecision precision = GST_ADVAD_PRECISION_AUTO;
   guint max_unscored = 25;
   double stats_interval = 0;
   GstAdvadLatePolicy late_policy = GST_ADVAD_LATE_DROP;

@@ -13,7 +13,11 @@ namespace advad {
 
 struct ModelOptions {
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
-  std::string precision = "fp32";  // fp32 | fp16 | bf16 (fp16/bf16 only where the device supports it)
+  // auto | fp32 | fp16 | bf16 | int8; auto = the profile's [profile] precision if set, else bf16 where
+  // the device has native bf16 arithmetic and the backend a bf16 path, else fp32 (resolve_precision).
+  // The element property and every CLI --precision default to auto; code that builds a model
+  // without saying gets fp32 (exact, as the parity fixtures).
+  std::string precision = "fp32";
   int threads = 0;                 // intra-op threads; 0 = all cores
 };
 
@@ -37,9 +41,37 @@ class Model {
 // asked for and unavailable (naming the value and what to do).
 torch::Device resolve_device(const std::string& spec);
 
-// "fp32 | fp16 | bf16" -> dtype the model runs in. ModelError naming the value
-// when the device cannot run it (fp16 needs CUDA).
-torch::ScalarType resolve_precision(const std::string& spec, const torch::Device& device);
+// The precision a model runs in, as resolved by resolve_precision (the one
+// resolver every backend uses).
+struct PrecisionChoice {
+  std::string name;                          // fp32 | fp16 | bf16 | int8
+  torch::ScalarType dtype = torch::kFloat;   // weights / matmuls (int8: float32 around int8 linears)
+  std::string reason;                        // how it was chosen, e.g. "auto: CPU has avx512_bf16"
+  std::string str() const;                   // "bf16 (auto: CPU has avx512_bf16)" or just "fp32"
+};
+
+// spec: auto | fp32 | fp16 | bf16 | int8 ("" = auto). auto takes profile_pin
+// (a profile's [profile] precision) when set and not auto, else bf16 where the
+// device has native bf16 (CPU: avx512_bf16 or amx_bf16 in /proc/cpuinfo; CUDA:
+// compute capability >= 8), else fp32. ModelError naming the value when it is
+// unknown or the device cannot run it (fp16 needs CUDA, int8 the CPU).
+// auto_bf16: whether the backend has a bf16 path auto may pick (false: auto
+// gives fp32 and says why).
+PrecisionChoice resolve_precision(const std::string& spec, const torch::Device& device,
+                                  const std::string& profile_pin = "", bool auto_bf16 = true);
+
+// The precision the profile's model runs in under these options: resolve_precision
+// with the device of options.device, the profile's pin, and auto_bf16 true for the
+// methods with a bf16 path (INP-Former). Every backend calls this; so does
+// `advad run` for its summary.
+PrecisionChoice resolve_model_precision(const Profile& profile, const ModelOptions& options);
+
+// Whether this CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16), and
+// which flag says so ("" when none). Read once from /proc/cpuinfo.
+bool cpu_has_native_bf16(std::string* flag = nullptr);
+
+// Throws ModelError unless spec is "" or one of auto | fp32 | fp16 | bf16 | int8.
+void check_precision_name(const std::string& spec, const std::string& where);
 
 // Path of the BLAS library LibTorch's sgemm_ comes from (symlinks resolved), "" if unknown.
 std::string blas_library_path();

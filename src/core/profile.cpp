@@ -433,7 +433,7 @@ Profile load_profile(const std::string& path, bool check_model_file) {
   // [profile]
   if (!g_key_file_has_group(kf.get(), "profile"))
     throw ProfileError(path + ": missing group [profile] (needs at least method = ... and model = ...)");
-  r.only_keys("profile", {"category", "method", "model", "description"});
+  r.only_keys("profile", {"category", "method", "model", "description", "precision"});
   p.category = fs::path(path).stem().string();
   r.with("profile", "category", [&](const std::string& v) {
     if (v.empty()) throw ProfileError("empty value; give the category a name (or drop the key to use the file name)");
@@ -457,6 +457,12 @@ Profile load_profile(const std::string& path, bool check_model_file) {
                                 to_string(p.method) + " ...`";
     r.fail("profile", "model", "model package '" + p.model + "' not found; " + how);
   }
+
+  r.with("profile", "precision", [&](const std::string& v) {
+    if (v != "auto" && v != "fp32" && v != "fp16" && v != "bf16" && v != "int8")
+      throw ProfileError("'" + v + "' is not a precision; accepted: auto | fp32 | fp16 | bf16 | int8");
+    p.precision = v;
+  });
 
   // [input]
   r.only_keys("input", {"width", "height", "crop", "resize", "mean", "std"});
@@ -545,6 +551,7 @@ void save_profile(const Profile& p, const std::string& path) {
   set("profile", "category", p.category);
   set("profile", "method", to_string(p.method));
   set("profile", "model", model);
+  if (!p.precision.empty()) set("profile", "precision", p.precision);
   seti("input", "width", p.input.width);
   seti("input", "height", p.input.height);
   seti("input", "crop", p.input.crop);

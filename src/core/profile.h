@@ -94,6 +94,9 @@ struct Profile {
   std::string category;   // [profile] category
   Method method = Method::TorchScript;
   std::string model;      // absolute path of the model package / file (resolved against the ini's folder)
+  // [profile] precision: "" (not set) | auto | fp32 | fp16 | bf16 | int8. Pins the arithmetic
+  // precision when the element property / --precision is auto (see resolve_precision).
+  std::string precision;
   InputSpec input;
   TilingSpec tiling;
   // Threshold in the model's float score units: a pixel is defective if s >= threshold.

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -40,15 +42,97 @@ torch::Device resolve_device(const std::string& spec) {
   throw ModelError("device '" + spec + "' is not valid; " + hint);
 }
 
-torch::ScalarType resolve_precision(const std::string& spec, const torch::Device& device) {
-  if (spec == "fp32" || spec.empty()) return torch::kFloat32;
-  if (spec == "bf16") return torch::kBFloat16;  // runs on the CPU too (slowly); CUDA needs sm_80+ for speed
-  if (spec == "fp16") {
-    if (!device.is_cuda())
-      throw ModelError("precision 'fp16' needs a CUDA device (got " + device.str() + "); use fp32 or bf16 on the CPU");
-    return torch::kFloat16;
+std::string PrecisionChoice::str() const { return reason.empty() ? name : name + " (" + reason + ")"; }
+
+void check_precision_name(const std::string& spec, const std::string& where) {
+  if (spec.empty() || spec == "auto" || spec == "fp32" || spec == "fp16" || spec == "bf16" || spec == "int8") return;
+  throw ModelError(where + "precision '" + spec + "' is not valid; accepted: auto | fp32 | fp16 | bf16 | int8");
+}
+
+bool cpu_has_native_bf16(std::string* flag) {
+  // The kernel's flag names; read once (the CPU does not change under us).
+  static const std::string found = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line.substr(line.find(':') == std::string::npos ? 0 : line.find(':') + 1));
+      std::string w;
+      bool avx = false, amx = false;
+      while (words >> w) {
+        avx = avx || w == "avx512_bf16";
+        amx = amx || w == "amx_bf16";
+      }
+      return amx ? std::string("amx_bf16") : avx ? std::string("avx512_bf16") : std::string();
+    }
+    return std::string();
+  }();
+  if (flag) *flag = found;
+  return !found.empty();
+}
+
+namespace {
+
+// Compute capability major of a CUDA device, -1 if it cannot be read. Asks the
+// CUDA runtime LibTorch loaded (no CUDA headers in a CPU build).
+int cuda_capability_major(const torch::Device& device) {
+  using GetAttr = int (*)(int*, int, int);
+  auto fn = reinterpret_cast<GetAttr>(dlsym(RTLD_DEFAULT, "cudaDeviceGetAttribute"));
+  if (!fn) return -1;
+  int major = -1;
+  constexpr int kComputeCapabilityMajor = 75;  // cudaDevAttrComputeCapabilityMajor
+  return fn(&major, kComputeCapabilityMajor, device.has_index() ? device.index() : 0) == 0 ? major : -1;
+}
+
+PrecisionChoice choose(const std::string& name, const std::string& reason) {
+  PrecisionChoice c;
+  c.name = name;
+  c.reason = reason;
+  c.dtype = name == "bf16" ? torch::kBFloat16 : name == "fp16" ? torch::kFloat16 : torch::kFloat;
+  return c;
+}
+
+}  // namespace
+
+PrecisionChoice resolve_precision(const std::string& spec, const torch::Device& device, const std::string& profile_pin,
+                                  bool auto_bf16) {
+  check_precision_name(spec, "");
+  check_precision_name(profile_pin, "profile ");
+  const bool automatic = spec.empty() || spec == "auto";
+  std::string name = spec, reason;
+  if (automatic && !profile_pin.empty() && profile_pin != "auto") {
+    name = profile_pin;
+    reason = "pinned by the profile";
+  } else if (automatic && !auto_bf16) {
+    name = "fp32";
+    reason = "auto: this model has no bf16 path auto may pick";
+  } else if (automatic) {
+    if (device.is_cuda()) {
+      const int major = cuda_capability_major(device);
+      name = major >= 8 ? "bf16" : "fp32";
+      reason = major < 0 ? "auto: CUDA compute capability unknown"
+                         : "auto: CUDA compute capability " + std::to_string(major) + (major >= 8 ? " >= 8" : " < 8");
+    } else {
+      std::string flag;
+      name = cpu_has_native_bf16(&flag) ? "bf16" : "fp32";
+      reason = flag.empty() ? "auto: CPU has no avx512_bf16/amx_bf16" : "auto: CPU has " + flag;
+    }
   }
-  throw ModelError("precision '" + spec + "' is not valid; accepted: fp32 | fp16 | bf16");
+  if (name == "fp16" && !device.is_cuda())
+    throw ModelError("precision 'fp16' needs a CUDA device (got " + device.str() +
+                     "); use bf16 (native on CPUs with avx512_bf16/amx_bf16), fp32 or auto on the CPU" +
+                     (reason.empty() ? std::string() : " [" + reason + "]"));
+  if (name == "int8" && !device.is_cpu())
+    throw ModelError("precision 'int8' runs on the CPU only (got " + device.str() + "); use auto, bf16, fp16 or fp32" +
+                     (reason.empty() ? std::string() : " [" + reason + "]"));
+  return choose(name, reason);
+}
+
+PrecisionChoice resolve_model_precision(const Profile& profile, const ModelOptions& options) {
+  // CPR's DenseNet and TorchScript modules keep fp32 under auto until their
+  // bf16 path is measured (a TorchScript module would run its map in bf16 too).
+  const bool auto_bf16 = profile.method == Method::InpFormer;
+  return resolve_precision(options.precision, resolve_device(options.device), profile.precision, auto_bf16);
 }
 
 std::string blas_library_path() {

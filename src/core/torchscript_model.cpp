@@ -30,8 +30,14 @@ std::string shape_str(const torch::Tensor& t) {
 
 class TorchScriptModel : public Model {
  public:
-  TorchScriptModel(std::string file, const ModelOptions& opt)
-      : file_(std::move(file)), device_(resolve_device(opt.device)), dtype_(resolve_precision(opt.precision, device_)) {
+  TorchScriptModel(std::string file, const ModelOptions& opt, const Profile& profile)
+      : file_(std::move(file)), device_(resolve_device(opt.device)), dtype_(torch::kFloat) {
+    const PrecisionChoice choice = resolve_model_precision(profile, opt);
+    if (choice.name == "int8")
+      throw ModelError("precision 'int8' is not available for TorchScript models (only INP-Former has an int8 path); "
+                       "use auto, fp32, fp16 or bf16");
+    dtype_ = choice.dtype;
+    precision_ = choice.str();
     if (!fs::is_regular_file(file_))
       throw ModelError("TorchScript model '" + file_ + "' not found (expected a file written by torch.jit.save "
                        "or `advad make-demo`)");
@@ -79,13 +85,14 @@ class TorchScriptModel : public Model {
   torch::Device device() const override { return device_; }
 
   std::string describe() const override {
-    return "torchscript " + file_ + " on " + device_.str() + " (" + std::string(c10::toString(dtype_)) + ")";
+    return "torchscript " + file_ + " on " + device_.str() + " (" + precision_ + ")";
   }
 
  private:
   std::string file_;
   torch::Device device_;
   torch::ScalarType dtype_;
+  std::string precision_;
   torch::jit::Module module_;
 };
 
@@ -95,7 +102,7 @@ std::unique_ptr<Model> create_torchscript_model(const Profile& profile, const Mo
   // The profile's model may name the .pt itself or a package folder holding model.pt.
   std::string file = profile.model;
   if (fs::is_directory(file)) file = (fs::path(file) / "model.pt").string();
-  return std::make_unique<TorchScriptModel>(file, options);
+  return std::make_unique<TorchScriptModel>(file, options, profile);
 }
 
 }  // namespace advad

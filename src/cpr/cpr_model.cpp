@@ -12,16 +12,6 @@
 namespace advad::cpr {
 namespace {
 
-torch::ScalarType parse_precision(const std::string& p, const torch::Device& device) {
-  if (p == "fp32") return torch::kFloat;
-  if (p == "fp16" || p == "bf16") {
-    if (!device.is_cuda())
-      throw ModelError("precision '" + p + "' needs a CUDA device for CPR; use precision=fp32 on " + device.str());
-    return p == "fp16" ? torch::kHalf : torch::kBFloat16;
-  }
-  throw ModelError("precision '" + p + "' is invalid; accepted: fp32 | fp16 | bf16");
-}
-
 std::string mb(int64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
@@ -120,7 +110,14 @@ std::unique_ptr<CprModel> load_cpr_package(const Profile& profile, const ModelOp
   if (!fs::exists(weights)) throw ModelError(weights + ": missing CPR weights in the package");
   if (!fs::exists(bank_path)) throw ModelError(bank_path + ": missing CPR bank in the package");
   const torch::Device device = resolve_device(options.device);
-  const torch::ScalarType precision = parse_precision(options.precision, device);
+  const PrecisionChoice choice = resolve_model_precision(profile, options);
+  if (choice.name == "int8")
+    throw ModelError("precision 'int8' is not implemented for CPR (only INP-Former has an int8 path); use auto, fp32 "
+                     "or bf16");
+  if (choice.name == "bf16" && device.is_cpu())
+    throw ModelError("precision 'bf16' for CPR on the CPU is not measured against the parity fixtures yet; use auto "
+                     "or fp32 (bf16 runs on CUDA)");
+  const torch::ScalarType precision = choice.dtype;
 
   const StateDict sd = load_state_dict(weights);
   CprNetwork net(checkpoint_head_dim(sd));

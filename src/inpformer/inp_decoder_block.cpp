@@ -7,10 +7,10 @@
 namespace advad::inpformer {
 
 namespace {
-// F.normalize(t, dim=-1): t / max(||t||, 1e-12).
-at::Tensor l2_normalize(const at::Tensor& t) {
-  return t / t.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12);
-}
+
+// F.normalize(t, dim=-1): t / max(||t||, 1e-12), in float32.
+at::Tensor l2_normalize(const at::Tensor& t) { return l2_normalize32(t, 1e-12); }
+
 }  // namespace
 
 PrototypeAttentionImpl::PrototypeAttentionImpl(int64_t dim, int64_t heads_) : heads(heads_) {

@@ -17,14 +17,15 @@ using namespace inpformer;
 
 class InpFormerModel : public Model {
  public:
-  InpFormerModel(const Profile& p, const ModelOptions& o) : profile_(p), device_(resolve_device(o.device)) {
-    if (o.precision == "fp16") dtype_ = torch::kFloat16;
-    else if (o.precision == "bf16") dtype_ = torch::kBFloat16;
-    else if (o.precision != "fp32")
-      throw ModelError("precision '" + o.precision + "' is not one of fp32, fp16, bf16");
-    if (dtype_ != torch::kFloat32 && !device_.is_cuda())
-      throw ModelError("precision " + o.precision + " needs a CUDA device (got " + device_.str() +
-                       "); use precision fp32 on the CPU");
+  InpFormerModel(const Profile& p, const ModelOptions& o)
+      : profile_(p), device_(resolve_device(o.device)),
+        precision_(resolve_model_precision(p, o)) {
+    // bf16 on the CPU: the weights and every matmul in bf16 (oneDNN's bf16 GEMM
+    // where the CPU has avx512_bf16/amx), LayerNorm, softmax, L2 normalisations,
+    // the group means, cosine maps, blur and the score in float32.
+    if (precision_.name == "int8")
+      throw ModelError("precision 'int8' is not available for INP-Former in this build; use auto, bf16 or fp32");
+    dtype_ = precision_.dtype;
     auto loaded = load_inpformer(p, /*trim_encoder=*/true);
     net_ = loaded.net;
     map_ = loaded.map;
@@ -65,7 +66,7 @@ class InpFormerModel : public Model {
     o << "inpformer " << net_->cfg.describe() << ", input " << profile_.input.width << "x" << profile_.input.height
       << (profile_.input.crop ? " crop " + std::to_string(profile_.input.crop) : std::string())
       << ", " << (map_.path == MapPath::Seed ? "seed" : "official") << " map, " << device_.str() << ", "
-      << (dtype_ == torch::kFloat32 ? "fp32" : dtype_ == torch::kFloat16 ? "fp16" : "bf16") << ", weights " << weights_;
+      << precision_.str() << ", weights " << weights_;
     return o.str();
   }
 
@@ -92,6 +93,7 @@ class InpFormerModel : public Model {
 
   Profile profile_;
   torch::Device device_;
+  PrecisionChoice precision_;
   torch::ScalarType dtype_ = torch::kFloat32;
   InpFormerNet net_{nullptr};
   MapSettings map_;

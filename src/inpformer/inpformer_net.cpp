@@ -10,6 +10,15 @@ namespace {
 // Mean over a list of same-shaped tensors, as the official fuse_feature (stack, mean).
 torch::Tensor mean_of(const std::vector<torch::Tensor>& ts) { return torch::stack(ts, 1).mean(1); }
 
+// The same in float32 (the group features the cosine maps compare, whatever the
+// precision the network runs in).
+torch::Tensor mean_of32(const std::vector<torch::Tensor>& ts) {
+  if (ts.front().scalar_type() == torch::kFloat) return mean_of(ts);
+  std::vector<torch::Tensor> f;
+  for (const auto& t : ts) f.push_back(t.to(torch::kFloat));
+  return mean_of(f);
+}
+
 torch::Tensor to_grid(const torch::Tensor& tokens, int64_t gh, int64_t gw) {
   return tokens.permute({0, 2, 1}).reshape({tokens.size(0), tokens.size(2), gh, gw}).contiguous();
 }
@@ -85,9 +94,9 @@ InpFormerOutput InpFormerNetImpl::forward_from_fused(const torch::Tensor& fused,
     for (int i : cfg.dec_groups[g]) d.push_back(rev.at(i));
     {
       torch::NoGradGuard ng;
-      out.enc_groups.push_back(to_grid(mean_of(e), gh, gw));
+      out.enc_groups.push_back(to_grid(mean_of32(e), gh, gw));
     }
-    out.dec_groups.push_back(to_grid(mean_of(d), gh, gw));
+    out.dec_groups.push_back(to_grid(mean_of32(d), gh, gw));
   }
   return out;
 }

@@ -65,7 +65,10 @@ int cmd_predict(int argc, char** argv) {
               "also write one row per image scored in this run: image, score (the map maximum, on the threshold's "
               "scale), image_score (the method's own score), threshold, verdict (ok/defect; empty with --no-binary)")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
-      .option("precision", "P", "fp32 | fp16 | bf16 (fp16 and bf16 need CUDA)", "fp32")
+      .option("precision", "P",
+              "auto | fp32 | fp16 | bf16 | int8; auto: the profile's [profile] precision, else bf16 where the "
+              "device has native bf16 and the method a bf16 path (INP-Former), else fp32",
+              "auto")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
       .option("batch", "N", "tiles per model call (0 = all tiles of an image at once)", "0")
       .strict_flag()

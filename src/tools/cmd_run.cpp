@@ -20,6 +20,7 @@
 
 #include "core/demo_model.h"
 #include "core/error.h"
+#include "core/model.h"
 #include "core/profile.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -90,6 +91,10 @@ int cmd_run(int argc, char** argv) {
       .option("json", "FILE", "write one JSON line per frame (frame, pts, wall clock, score, verdict, regions); '-' = stdout")
       .option("device", "DEV", "where the model runs: auto, cpu, cuda or cuda:N", "auto")
       .option("threads", "N", "LibTorch CPU threads; 0 = all cores", "0")
+      .option("precision", "P",
+              "auto | fp32 | fp16 | bf16 | int8; auto: the profile's [profile] precision, else bf16 where the "
+              "device has native bf16 and the method a bf16 path (INP-Former), else fp32",
+              "auto")
       .option("interval", "N", "score every N-th frame, the others carry the last result (inference-interval)", "1")
       .option("threshold", "T", "override the profile's threshold (model score units)")
       .option("frames", "N", "with --input test: number of frames", "30")
@@ -101,7 +106,13 @@ int cmd_run(int argc, char** argv) {
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("profile")) throw cli::UsageError("advad run: --profile is required (a .ini or a model package folder)");
   const std::string ini = resolve_profile_path(args.str("profile"), "run");
-  load_profile(ini);  // bad profile / missing model: a clear ProfileError (exit 2) before any pipeline
+  // bad profile / missing model / precision the device cannot run: a clear error (exit 2) before any pipeline
+  const Profile run_profile = load_profile(ini);
+  ModelOptions precision_options;
+  precision_options.device = args.str("device");
+  precision_options.precision = args.str("precision");
+  const std::string precision = resolve_model_precision(run_profile, precision_options).str();
+  cli::note("advad run: precision " + precision);
   const std::string input = args.str("input"), output = args.str("output"), json = args.str("json");
   const int fps = args.integer("fps"), interval = args.integer("interval"), threads = args.integer("threads");
   if (fps < 1) throw cli::UsageError("advad run: --fps must be >= 1");
@@ -157,6 +168,7 @@ int cmd_run(int argc, char** argv) {
   g_object_set(element("tile"), "profile", ini.c_str(), nullptr);
   g_object_set(element("infer"), "profile", ini.c_str(), "device", args.str("device").c_str(), "threads",
                static_cast<guint>(threads), "inference-interval", static_cast<guint>(interval), nullptr);
+  gst_util_set_object_arg(G_OBJECT(element("infer")), "precision", args.str("precision").c_str());
   if (args.has("threshold")) g_object_set(element("post"), "threshold", args.number("threshold"), nullptr);
   g_object_set(element("overlay"), "metadata-only", output.empty(), nullptr);
   if (!json.empty()) g_object_set(element("overlay"), "json-location", json.c_str(), nullptr);
@@ -264,7 +276,7 @@ int cmd_run(int argc, char** argv) {
   std::cerr << "advad run: " << result.frames << " frames, " << result.defects << " with defects";
   if (!output.empty()) std::cerr << "; video " << output;
   if (!json.empty() && json != "-") std::cerr << "; JSON lines " << json;
-  std::cerr << "\n";
+  std::cerr << "; precision " << precision << "\n";
   if (!quiet) std::cerr << "\n" << stats.str();
   return unreadable.finish(static_cast<size_t>(total));
 }

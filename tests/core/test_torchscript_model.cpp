@@ -112,10 +112,10 @@ TEST(Runtime, DeviceAndPrecisionResolution) {
     EXPECT_TRUE(resolve_device("auto").is_cuda());
     EXPECT_THROW(resolve_device("cuda:999"), ModelError);
   }
-  EXPECT_EQ(resolve_precision("fp32", torch::kCPU), torch::kFloat32);
+  EXPECT_EQ(resolve_precision("fp32", torch::kCPU).dtype, torch::kFloat32);
   EXPECT_THROW(resolve_precision("fp16", torch::kCPU), ModelError);
-  EXPECT_THROW(resolve_precision("int8", torch::kCPU), ModelError);
-  EXPECT_EQ(resolve_precision("bf16", torch::kCPU), torch::kBFloat16);
+  EXPECT_THROW(resolve_precision("int4", torch::kCPU), ModelError);
+  EXPECT_EQ(resolve_precision("bf16", torch::kCPU).dtype, torch::kBFloat16);
 }
 
 TEST(Runtime, Bf16OnCpuRunsAndStaysCloseToFp32) {

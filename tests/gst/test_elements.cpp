@@ -289,7 +289,7 @@ TEST_F(GstElements, PropertiesHaveDocumentedDefaultsAndRoundTrip) {
   EXPECT_EQ(interval, 1u);
   EXPECT_EQ(batch, 0u);
   EXPECT_STREQ(device, "auto");
-  EXPECT_EQ(precision, 0);
+  EXPECT_EQ(precision, 3);  // GST_ADVAD_PRECISION_AUTO
   EXPECT_TRUE(qos);
   g_free(device);
   g_object_set(infer, "inference-interval", 5u, "device", "cpu", nullptr);
