@@ -107,6 +107,7 @@ void expect_pipeline_matches_core(const std::string& profile, const std::vector<
   const Profile p = load_profile(profile);
   ModelOptions mo;
   mo.device = "cpu";
+  mo.precision = "auto";  // what advadinfer's default precision resolves to (bf16 for INP-Former where native)
   FrameScorer scorer(std::make_shared<Profile>(p), create_model(p, mo), 0);
   const TileLayout layout = make_tile_layout(w, h, p.tiling);
   for (size_t i = 0; i < frames.size(); ++i) {
