@@ -2,8 +2,11 @@
 // local matching, foreground, post = blur + top-T) and bank memory, for
 // banks of several sizes. Weights and bank features are random (timing and
 // memory do not depend on their values); the bank is really allocated.
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -11,6 +14,7 @@
 #include "core/model.h"
 #include "cpr/cpr_bank.h"
 #include "cpr/cpr_model.h"
+#include "cpr/cpr_scorer.h"
 #include "tools/cli.h"
 #include "tools/subcommands.h"
 
@@ -54,6 +58,43 @@ cpr::CprBank random_bank(int64_t n, int64_t size, int64_t dim, torch::ScalarType
   return b;
 }
 
+// VmRSS / VmHWM of this process in kB (-1 when /proc is not readable).
+long proc_status_kb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  return -1;
+}
+
+// Peak memory (MB) that scoring one query costs beyond what is resident
+// before it: retrieval, matching, foreground and post on random head outputs
+// (the backbone's activations excluded). Large blocks are returned to the
+// system when freed (fixed mmap threshold), and the peak is reset first
+// (/proc/self/clear_refs), so the figure is the scorer's own temporaries.
+// -1 when the peak cannot be reset.
+double scoring_peak_mb(const cpr::CprModel& model, int64_t size) {
+  const int64_t D = model.bank().head_dim();
+  const auto tap0 = torch::randn({256, size / 4, size / 4});
+  const std::array<torch::Tensor, 2> heads = {cpr::l2_normalise(torch::randn({1, D, size / 4, size / 4}))[0],
+                                              cpr::l2_normalise(torch::randn({1, D, size / 8, size / 8}))[0]};
+  cpr::score_query(model.bank(), model.settings(), tap0, heads);  // warm-up (thread pool, caches)
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);  // only for this measurement: every large block is mmapped
+  malloc_trim(0);
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    if (!clear) return -1;
+  }
+  const long before = proc_status_kb("VmRSS");
+  cpr::score_query(model.bank(), model.settings(), tap0, heads);
+  const long peak = proc_status_kb("VmHWM");
+  // Back to glibc's largest dynamic thresholds, so that the next bank size times as before.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+  if (before < 0 || peak < 0) return -1;
+  return (peak - before) / 1024.0;
+}
+
 std::string fmt(double v, int prec = 1) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", prec, v);
@@ -95,8 +136,8 @@ int bench_cpr_main(int argc, char** argv) {
   std::cout << "CPR per-image time (ms, mean of " << queries << " queries, batch 1, " << size << "x" << size
             << ", K=" << settings.k << ", foreground " << (settings.foreground ? "on" : "off") << ", device "
             << device.str() << ", " << at::get_num_threads() << " threads)\n\n"
-            << "| train images | bank | bank MB | MB/image | backbone | retrieval | matching | foreground | post | total |\n"
-            << "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+            << "| train images | bank | bank MB | MB/image | backbone | retrieval | matching | foreground | post | total | matching % | scoring peak MB |\n"
+            << "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (int n : sizes) {
     cpr::CprModel model(cpr::CprNetwork(), random_bank(n, size, cpr::kDefaultHeadDim, dtype, device), settings, device);
     const auto query = torch::randn({1, 3, size, size});
@@ -109,11 +150,16 @@ int bench_cpr_main(int argc, char** argv) {
     std::cout << "| " << n << " | " << args.str("bank-dtype") << " | " << fmt(bank.bytes() / 1e6) << " | "
               << fmt(bank.bytes_per_image() / 1e6, 2) << " | " << fmt(t.backbone / d) << " | " << fmt(t.retrieval / d)
               << " | " << fmt(t.matching / d) << " | " << fmt(t.foreground / d) << " | " << fmt(t.post / d) << " | "
-              << fmt(total) << " |\n"
+              << fmt(total) << " | " << fmt(100.0 * t.matching / d / total) << " | " << [&] {
+                   const double mb = scoring_peak_mb(model, size);
+                   return mb < 0 ? std::string("n/a") : fmt(mb);
+                 }() << " |\n"
               << std::flush;
   }
   std::cout << "\nbank memory = N x (D x (H/4 x W/4 + H/8 x W/8) feature values + 25x13 histogram + H/4 x W/4 "
-               "foreground) + codebook + FEB; latency is nearly independent of N (retrieval scans N histograms).\n";
+               "foreground) + codebook + FEB; latency is nearly independent of N (retrieval scans N histograms).\n"
+               "matching % = matching / total; scoring peak MB = peak memory of one query's scoring beyond what was "
+               "resident before it (retrieval, matching, foreground, post; the backbone's activations excluded).\n";
   return 0;
 }
 
