@@ -4,12 +4,15 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "core/model.h"
 #include "core/postproc.h"
 #include "core/tile_layout.h"
@@ -39,8 +42,19 @@ int bench_frame_main(int argc, char** argv) {
       .option("iters", "N", "timed frames (after one warm-up frame)", "2")
       .option("threshold", "T", "post-processing threshold", "0.3")
       .option("close", "K", "closing kernel side (0 = off)", "10")
-      .option("threads", "N", "intra-op threads (0 = all cores)", "0");
+      .option("threads", "N", "intra-op threads (0 = all cores)", "0")
+      .option("precision", "LIST",
+              "comma-separated: auto, fp32, bf16, int8 (one table per precision; speed-up against the first)",
+              "auto")
+      .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
+  std::vector<std::string> precisions;
+  {
+    std::stringstream ss(args.str("precision"));
+    for (std::string t; std::getline(ss, t, ',');)
+      if (!t.empty()) precisions.push_back(t);
+  }
+  if (precisions.empty()) throw cli::UsageError("advad bench frame: --precision needs at least one value");
   int fw = 0, fh = 0, gc = 0, gr = 0;
   char x1 = 0, x2 = 0;
   std::stringstream(args.str("frame")) >> fw >> x1 >> fh;
@@ -69,9 +83,16 @@ int bench_frame_main(int argc, char** argv) {
   inpformer::MapSettings map;
   map.path = inpformer::MapPath::Seed;
   std::string ini = inpformer::save_package(dir.string(), net, p, map);
-  ModelOptions mo;
-  mo.device = "cpu";
-  auto model = create_model(load_profile(ini), mo);
+  const Profile profile = load_profile(ini);
+  std::vector<std::unique_ptr<Model>> models;
+  std::vector<std::string> names;
+  for (const auto& prec : precisions) {
+    ModelOptions mo;
+    mo.device = "cpu";
+    mo.precision = prec;
+    names.push_back(resolve_model_precision(profile, mo).str());
+    models.push_back(create_model(profile, mo));
+  }
   fs::remove_all(dir);
 
   cv::Mat frame(fh, fw, CV_8UC3);
@@ -81,33 +102,63 @@ int bench_frame_main(int argc, char** argv) {
   std::vector<cv::Size> sizes;
   for (const auto& t : layout.tiles) sizes.push_back(t.rect.size());
 
-  double t_batch = 0, t_model = 0, t_stitch = 0, t_post = 0;
-  for (int it = 0; it <= iters; ++it) {
-    double t0 = now_s();
-    auto batch = make_batch(frame, layout, p.input, model->device());
-    double t1 = now_s();
-    ScoredBatch sb = model->score(batch, sizes);
-    double t2 = now_s();
-    AnomalyMap am = stitch(sb.maps, sb.scores, layout);
-    double t3 = now_s();
-    Detection d = postprocess(am.map, am.score, p.threshold, p.post, frame);
-    double t4 = now_s();
-    (void)d;
-    if (it == 0) continue;  // warm-up
-    t_batch += t1 - t0, t_model += t2 - t1, t_stitch += t3 - t2, t_post += t4 - t3;
-  }
-  const double total = t_batch + t_model + t_stitch + t_post;
+  nlohmann::json out;
+  out["frame"] = {{"width", fw}, {"height", fh}};
+  out["grid"] = {{"cols", gc}, {"rows", gr}};
+  out["tiles"] = layout.tiles.size();
+  out["encoder"] = args.str("encoder");
+  out["size"] = size;
+  out["threads"] = torch::get_num_threads();
+  out["frames"] = iters;
+  out["units"] = {{"ms_per_frame", "ms"}, {"share", "fraction of the precision's total"},
+                  {"speedup", "x vs the first precision (same stage)"}};
+  out["rows"] = nlohmann::json::array();
   std::printf("frame %dx%d, grid %dx%d (%zu tiles), %s at %d, %d threads, %d frame(s)\n", fw, fh, gc, gr,
               layout.tiles.size(), args.str("encoder").c_str(), size, torch::get_num_threads(), iters);
-  std::printf("%-28s %10s %7s\n", "stage", "ms/frame", "share");
-  auto row = [&](const char* name, double t) {
-    std::printf("%-28s %10.1f %6.1f%%\n", name, t / iters * 1e3, 100.0 * t / total);
-  };
-  row("crop/resize (make_batch)", t_batch);
-  row("model (forward + maps)", t_model);
-  row("stitch", t_stitch);
-  row("post-processing", t_post);
-  row("total", total);
+  std::vector<double> first;
+  for (size_t k = 0; k < models.size(); ++k) {
+    Model& model = *models[k];
+    double t_batch = 0, t_model = 0, t_stitch = 0, t_post = 0;
+    for (int it = 0; it <= iters; ++it) {
+      double t0 = now_s();
+      auto batch = make_batch(frame, layout, p.input, model.device());
+      double t1 = now_s();
+      ScoredBatch sb = model.score(batch, sizes);
+      double t2 = now_s();
+      AnomalyMap am = stitch(sb.maps, sb.scores, layout);
+      double t3 = now_s();
+      Detection d = postprocess(am.map, am.score, p.threshold, p.post, frame);
+      double t4 = now_s();
+      (void)d;
+      if (it == 0) continue;  // warm-up
+      t_batch += t1 - t0, t_model += t2 - t1, t_stitch += t3 - t2, t_post += t4 - t3;
+    }
+    const double total = t_batch + t_model + t_stitch + t_post;
+    const std::vector<double> ts{t_batch, t_model, t_stitch, t_post, total};
+    if (first.empty()) first = ts;
+    std::printf("\nprecision %s\n%-28s %10s %7s %9s\n", names[k].c_str(), "stage", "ms/frame", "share", "speed-up");
+    const char* stages[] = {"crop/resize (make_batch)", "model (forward + maps)", "stitch", "post-processing", "total"};
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const double speedup = ts[i] > 0 ? first[i] / ts[i] : 0.0;
+      std::printf("%-28s %10.1f %6.1f%% %8.2fx\n", stages[i], ts[i] / iters * 1e3, 100.0 * ts[i] / total, speedup);
+      out["rows"].push_back({{"precision", precisions[k]},
+                             {"resolved", names[k]},
+                             {"stage", stages[i]},
+                             {"ms_per_frame", ts[i] / iters * 1e3},
+                             {"share", ts[i] / total},
+                             {"speedup", speedup}});
+    }
+    std::fflush(stdout);
+  }
+  if (args.has("json")) {
+    const std::string file = args.str("json");
+    if (file == "-") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::ofstream f(file);
+      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
+    }
+  }
   return 0;
 }
 

@@ -3,10 +3,14 @@
 // analytic GFLOP count and achieved GFLOP/s next to a plain matmul's.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "core/model.h"
 #include "inpformer/anomaly_map.h"
 #include "inpformer/inpformer_net.h"
@@ -55,7 +59,9 @@ int bench_inpformer_main(int argc, char** argv) {
   cli::Args args("bench inpformer",
                  "Per-tile forward time of INP-Former networks shaped like the official ViT-S/B/L-reg4\n"
                  "configurations (random weights; encoder blocks after the last tap are not built, as in\n"
-                 "inference), fp32 on the CPU: network forward plus the group maps and the seed map path.\n"
+                 "inference) on the CPU, per precision: network forward plus the group maps and the seed map\n"
+                 "path. bf16 runs the weights and matmuls in bf16, LayerNorm/softmax/normalisations and maps\n"
+                 "in fp32 (as advadinfer); speed-up is against the first precision of the list.\n"
                  "FLOPs are counted analytically (2 per multiply-add: linear, conv, attention matmuls) and\n"
                  "compared with this machine's plain 4096x1024x4096 matmul.");
   args.option("encoders", "LIST", "comma-separated: vit_small, vit_base, vit_large", "vit_small,vit_base,vit_large")
@@ -63,8 +69,18 @@ int bench_inpformer_main(int argc, char** argv) {
               "392,448")
       .option("iters", "N", "timed forward passes per row (after one warm-up pass)", "2")
       .option("batch", "B", "tiles per forward pass", "1")
-      .option("threads", "N", "intra-op threads (0 = all cores)", "0");
+      .option("threads", "N", "intra-op threads (0 = all cores)", "0")
+      .option("precision", "LIST", "comma-separated: fp32, bf16, int8, auto (auto = what advadinfer picks here)",
+              "fp32")
+      .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
+  std::vector<PrecisionChoice> precisions;
+  for (const auto& s : split(args.str("precision"))) {
+    precisions.push_back(resolve_precision(s, torch::kCPU));  // ModelError naming bad values
+    if (precisions.back().name == "int8")
+      throw ModelError("precision 'int8' is not available for INP-Former in this build; use auto, bf16 or fp32");
+  }
+  if (precisions.empty()) throw cli::UsageError("advad bench inpformer: --precision needs at least one value");
   const int iters = args.integer("iters"), batch = args.integer("batch");
   if (iters < 1 || batch < 1) throw cli::UsageError("advad bench inpformer: --iters and --batch must be >= 1");
   std::vector<int> sizes;
@@ -85,29 +101,67 @@ int bench_inpformer_main(int argc, char** argv) {
   configure_runtime(args.integer("threads"));
   torch::NoGradGuard ng;
   const double mm = matmul_gflops(5);
-  std::printf("threads %d; plain matmul 4096x1024x4096: %.1f GFLOP/s\n\n", torch::get_num_threads(), mm);
-  std::printf("%-10s %5s %6s %10s %10s %9s %9s %8s\n", "encoder", "size", "tokens", "GFLOP/tile", "ms/tile",
-              "tiles/s", "GFLOP/s", "vs mm");
+  std::printf("threads %d; plain matmul 4096x1024x4096: %.1f GFLOP/s (fp32)\n", torch::get_num_threads(), mm);
+  for (const auto& pc : precisions) std::printf("precision %s\n", pc.str().c_str());
+  std::printf("\n%-10s %5s %6s %-5s %10s %10s %9s %9s %8s %8s\n", "encoder", "size", "tokens", "prec", "GFLOP/tile",
+              "ms/tile", "tiles/s", "GFLOP/s", "vs mm", "speed-up");
+  nlohmann::json out;
+  out["threads"] = torch::get_num_threads();
+  out["iters"] = iters;
+  out["batch"] = batch;
+  out["matmul_fp32_gflop_per_s"] = mm;
+  out["units"] = {{"gflop_per_tile", "GFLOP"}, {"ms_per_tile", "ms"}, {"tiles_per_s", "1/s"},
+                  {"gflop_per_s", "GFLOP/s"}, {"vs_matmul", "fraction of fp32 matmul GFLOP/s"},
+                  {"speedup", "x vs the first precision"}};
+  out["rows"] = nlohmann::json::array();
   for (const auto& [enc, cfg] : configs) {
     torch::manual_seed(0);
     inpformer::InpFormerNet net(cfg);
     net->eval();
-    for (int side : sizes) {
-      auto x = torch::randn({batch, 3, side, side});
-      auto run = [&] {
-        auto out = net->forward(x);
-        auto gm = inpformer::group_maps(out);
-        for (int b = 0; b < batch; ++b) inpformer::seed_tile_map(gm[b], side, side);
-      };
-      run();  // warm-up (also builds the position table for this size)
-      double t0 = now_s();
-      for (int i = 0; i < iters; ++i) run();
-      const double per_tile = (now_s() - t0) / iters / batch;
-      const double gf = forward_flops(cfg, side) / 1e9;
-      const int g = side / cfg.patch_size;
-      std::printf("%-10s %5d %6d %10.1f %10.1f %9.2f %9.1f %7.0f%%\n", enc.c_str(), side, g * g + 1 + cfg.registers,
-                  gf, per_tile * 1e3, 1.0 / per_tile, gf / per_tile, 100.0 * gf / per_tile / mm);
-      std::fflush(stdout);
+    std::map<int, double> first_ms;  // side -> ms/tile of the first precision
+    for (const auto& pc : precisions) {
+      net->to(pc.dtype);
+      for (int side : sizes) {
+        torch::manual_seed(1);
+        auto x = torch::randn({batch, 3, side, side}).to(pc.dtype);
+        auto run = [&] {
+          auto o = net->forward(x);
+          auto gm = inpformer::group_maps(o);  // float32
+          for (int b = 0; b < batch; ++b) inpformer::seed_tile_map(gm[b], side, side);
+        };
+        run();  // warm-up (also builds the position table for this size)
+        double t0 = now_s();
+        for (int i = 0; i < iters; ++i) run();
+        const double per_tile = (now_s() - t0) / iters / batch;
+        const double gf = forward_flops(cfg, side) / 1e9;
+        const int g = side / cfg.patch_size;
+        const double ms = per_tile * 1e3;
+        if (!first_ms.count(side)) first_ms[side] = ms;
+        const double speedup = first_ms[side] / ms;
+        std::printf("%-10s %5d %6d %-5s %10.1f %10.1f %9.2f %9.1f %7.0f%% %7.2fx\n", enc.c_str(), side,
+                    g * g + 1 + cfg.registers, pc.name.c_str(), gf, ms, 1.0 / per_tile, gf / per_tile,
+                    100.0 * gf / per_tile / mm, speedup);
+        std::fflush(stdout);
+        out["rows"].push_back({{"encoder", enc},
+                               {"size", side},
+                               {"tokens", g * g + 1 + cfg.registers},
+                               {"precision", pc.name},
+                               {"gflop_per_tile", gf},
+                               {"ms_per_tile", ms},
+                               {"tiles_per_s", 1.0 / per_tile},
+                               {"gflop_per_s", gf / per_tile},
+                               {"vs_matmul", gf / per_tile / mm},
+                               {"speedup", speedup}});
+      }
+    }
+  }
+  if (args.has("json")) {
+    const std::string file = args.str("json");
+    if (file == "-") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::ofstream f(file);
+      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
     }
   }
   return 0;
