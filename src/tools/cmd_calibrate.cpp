@@ -161,6 +161,10 @@ int cmd_calibrate(int argc, char** argv) {
       .option("write", "RULE", "write this rule's threshold into the profile: mean-std | percentile | max-f1")
       .option("key", "KEY", "[threshold] key to write: default, or a split name such as test_private_mixed", "default")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
+      .option("precision", "P",
+              "auto | fp32 | fp16 | bf16 | int8, as advadinfer and advad run use it (default auto), so the "
+              "threshold is set on the maps the line will see",
+              "auto")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
       .option("batch", "N", "tiles per model call (0 = all tiles of an image)", "0")
       .flag("allow-train-split", "calibrate on the train split although the model may have seen it (only for a "
@@ -212,6 +216,7 @@ int cmd_calibrate(int argc, char** argv) {
   configure_runtime(threads);
   ModelOptions mo;
   mo.device = a.str("device");
+  mo.precision = a.str("precision");
   mo.threads = threads;
   std::unique_ptr<Model> owned = create_model(*profile, mo);
   auto* cpr_model = dynamic_cast<cpr::CprModel*>(owned.get());
