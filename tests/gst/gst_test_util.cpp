@@ -230,6 +230,24 @@ def forward(self, x):
 
 cv::Mat flat_frame(int w, int h, int level) { return cv::Mat(h, w, CV_8UC3, cv::Scalar::all(level)); }
 
+GstElement* launch(const std::string& description) {
+  GError* err = nullptr;
+  GstElement* p = gst_parse_launch(description.c_str(), &err);
+  if (err) {
+    ADD_FAILURE() << description << ": " << err->message;
+    g_error_free(err);
+  }
+  return p;
+}
+
+void attach_sink(GstElement* pipeline, Collected* c) {
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  GstAppSinkCallbacks cb{};
+  cb.new_sample = &Collected::on_sample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, c, nullptr);
+  gst_object_unref(sink);
+}
+
 std::vector<nlohmann::json> read_json_lines(const std::string& file) {
   std::vector<nlohmann::json> lines;
   std::ifstream f(file);

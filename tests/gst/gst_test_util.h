@@ -57,6 +57,12 @@ std::string write_faulty_package(const std::string& dir, const FaultyOptions& op
 // RGB frames of one grey level (bright ones trigger the faults above).
 cv::Mat flat_frame(int w, int h, int level);
 
+// gst_parse_launch that fails the test (naming the description) on a parse error.
+GstElement* launch(const std::string& description);
+// Collects what reaches the appsink named "sink" of `pipeline` into `c`.
+struct Collected;
+void attach_sink(GstElement* pipeline, Collected* c);
+
 // The JSON lines of a file advadoverlay wrote, parsed.
 std::vector<nlohmann::json> read_json_lines(const std::string& file);
 

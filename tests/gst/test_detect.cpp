@@ -23,15 +23,6 @@ class GstDetect : public ::testing::Test {
   const std::string P = demo_profile_path();
   TempDir dir;
 
-  GstElement* launch(const std::string& description) {
-    GError* err = nullptr;
-    GstElement* p = gst_parse_launch(description.c_str(), &err);
-    if (err) {
-      ADD_FAILURE() << description << ": " << err->message;
-      g_error_free(err);
-    }
-    return p;
-  }
 };
 
 TEST_F(GstDetect, ForwardsTheChildrensPropertiesWithTheirDescriptions) {

@@ -26,15 +26,6 @@ class GstFollow : public ::testing::Test {
     one.threshold = 0.4;
     return write_demo_package(dir.file("one_tile"), one);
   }
-  GstElement* launch(const std::string& description) {
-    GError* err = nullptr;
-    GstElement* p = gst_parse_launch(description.c_str(), &err);
-    if (err) {
-      ADD_FAILURE() << description << ": " << err->message;
-      g_error_free(err);
-    }
-    return p;
-  }
 };
 
 TEST_F(GstFollow, TileWithoutAProfileTilesAsTheInferDownstreamScores) {

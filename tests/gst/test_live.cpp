@@ -49,22 +49,6 @@ class GstLive : public ::testing::Test {
   const std::string P = demo_profile_path();
   TempDir dir;
 
-  GstElement* launch(const std::string& description) {
-    GError* err = nullptr;
-    GstElement* p = gst_parse_launch(description.c_str(), &err);
-    if (err) {
-      ADD_FAILURE() << description << ": " << err->message;
-      g_error_free(err);
-    }
-    return p;
-  }
-  void attach_sink(GstElement* pipeline, Collected* c) {
-    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    GstAppSinkCallbacks cb{};
-    cb.new_sample = &Collected::on_sample;
-    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, c, nullptr);
-    gst_object_unref(sink);
-  }
   // Queues RGB frames (0.1 s apart) and EOS into appsrc "src".
   void feed(GstElement* pipeline, const std::vector<cv::Mat>& frames) {
     GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
