@@ -18,10 +18,11 @@ set -euo pipefail
 : "${PROFILE:?set PROFILE to a category profile (.ini) or a model package folder}"
 CAMERA=${CAMERA:-/dev/video0}
 DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0} INTERVAL=${INTERVAL:-1}
-gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
-  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+ADVAD=${ADVAD:-advad}  # the advad program: installed, or <build>/src/tools/advad
+command -v "$ADVAD" >/dev/null 2>&1 ||
+  { echo "advad not found: 'meson install', or set ADVAD=<build>/src/tools/advad" >&2; exit 2; }
 
-exec gst-launch-1.0 \
+exec "$ADVAD" launch \
   v4l2src device="$CAMERA" ! videoconvert \
   ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
   ! videoconvert ! autovideosink sync=true qos=true

@@ -11,18 +11,19 @@
 # DEVICE    auto | cpu | cuda | cuda:N (default auto)
 # THREADS   LibTorch CPU threads, 0 = all cores (default 0)
 # INTERVAL  score every N-th frame; the others carry the last result (default 1)
-# Paths must not contain spaces (gst-launch-1.0 splits its line on them).
 set -euo pipefail
 : "${PROFILE:?set PROFILE to a category profile (.ini) or a model package folder}"
 : "${INPUT:?set INPUT to a video file}"
 OUTPUT=${OUTPUT:-annotated.mp4}
 JSON=${JSON:-}
 DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0} INTERVAL=${INTERVAL:-1}
-gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
-  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+ADVAD=${ADVAD:-advad}  # the advad program: installed, or <build>/src/tools/advad
+command -v "$ADVAD" >/dev/null 2>&1 ||
+  { echo "advad not found: 'meson install', or set ADVAD=<build>/src/tools/advad" >&2; exit 2; }
 
-# -e: send EOS on Ctrl-C so mp4mux writes a playable file.
-exec gst-launch-1.0 -e \
+# advad launch runs the line as gst-launch-1.0 -e would (EOS on Ctrl-C, so mp4mux
+# writes a playable file) but goes straight to PLAYING: see `advad launch --help`.
+exec "$ADVAD" launch \
   filesrc location="$INPUT" ! decodebin ! videoconvert \
   ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
       ${JSON:+json-location="$JSON"} \

@@ -17,11 +17,12 @@ set -euo pipefail
 : "${INPUT:?set INPUT to a video file}"
 OUTDIR=${OUTDIR:-segments} SEGMENT_S=${SEGMENT_S:-10} KEYINT=${KEYINT:-30} MAX_FILES=${MAX_FILES:-0}
 DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0} INTERVAL=${INTERVAL:-1}
-gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
-  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+ADVAD=${ADVAD:-advad}  # the advad program: installed, or <build>/src/tools/advad
+command -v "$ADVAD" >/dev/null 2>&1 ||
+  { echo "advad not found: 'meson install', or set ADVAD=<build>/src/tools/advad" >&2; exit 2; }
 mkdir -p "$OUTDIR"
 
-exec gst-launch-1.0 -e \
+exec "$ADVAD" launch \
   filesrc location="$INPUT" ! decodebin ! videoconvert \
   ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
   ! videoconvert ! x264enc speed-preset=veryfast key-int-max="$KEYINT" ! h264parse \

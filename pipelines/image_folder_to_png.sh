@@ -23,8 +23,9 @@ set -euo pipefail
 GLOB=${GLOB:-*}
 OUTDIR=${OUTDIR:-annotated} MODE=${MODE:-annotated} JSON=${JSON:-}
 DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0}
-gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
-  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+ADVAD=${ADVAD:-advad}  # the advad program: installed, or <build>/src/tools/advad
+command -v "$ADVAD" >/dev/null 2>&1 ||
+  { echo "advad not found: 'meson install', or set ADVAD=<build>/src/tools/advad" >&2; exit 2; }
 case "$MODE" in
   annotated) DRAW="" ;;
   maps) DRAW="opacity=1.0 draw=heatmap" ;;
@@ -61,7 +62,7 @@ out=$links/out
 mkdir "$out"
 
 # shellcheck disable=SC2086  # DRAW holds several properties on purpose
-gst-launch-1.0 \
+"$ADVAD" launch --quiet \
   multifilesrc location="$links/%06d.$kind" index=0 stop-index=$((${#images[@]} - 1)) \
     caps="$CAPS,framerate=1/1" \
   ! $DEC ! videoconvert \

@@ -17,11 +17,12 @@ set -euo pipefail
 JSON=${JSON:-results.jsonl}
 SOURCE=${SOURCE:-$(basename "$INPUT")}
 DEVICE=${DEVICE:-auto} THREADS=${THREADS:-0} INTERVAL=${INTERVAL:-1}
-gst-inspect-1.0 advadinfer >/dev/null 2>&1 ||
-  { echo "advad plugin not found: 'meson install', or run inside 'meson devenv -C build'" >&2; exit 2; }
+ADVAD=${ADVAD:-advad}  # the advad program: installed, or <build>/src/tools/advad
+command -v "$ADVAD" >/dev/null 2>&1 ||
+  { echo "advad not found: 'meson install', or set ADVAD=<build>/src/tools/advad" >&2; exit 2; }
 
-# -q keeps gst-launch's own chatter off standard output (JSON=- writes there).
-exec gst-launch-1.0 -q \
+# advad launch prints on stderr only: standard output carries the JSON (JSON=-).
+exec "$ADVAD" launch \
   filesrc location="$INPUT" ! decodebin ! videoconvert \
   ! advaddetect profile="$PROFILE" device="$DEVICE" threads="$THREADS" inference-interval="$INTERVAL" \
       overlay=false json-location="$JSON" source="$SOURCE" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, make the embedded default
-# category (cached in .cache/demo) and run a real gst-launch-1.0 pipeline on it:
+# category (cached in .cache/demo) and run a real GStreamer pipeline (advad launch) on it:
 #   multifilesrc (generated camera frames) ! advaddetect profile=… json-location=…
 #     ! x264enc ! mp4mux ! filesink
 # (advaddetect = advadtile ! advadinfer ! advadpostproc ! advadoverlay under one profile)
@@ -47,7 +47,8 @@ fi
 export GST_PLUGIN_PATH="$PWD/$BUILD/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 echo "advad demo: profile $PROFILE, frames $KIT/frames" >&2
 rm -f "$OUT/results.jsonl"
-gst-launch-1.0 -q -e \
+# advad launch: gst-launch-1.0 -e that goes straight to PLAYING (`advad launch --help`).
+"$ADVAD" launch \
   multifilesrc location="$KIT/frames/frame_%04d.png" index=0 stop-index=23 \
       caps="image/png,framerate=10/1" \
   ! pngdec ! videoconvert \

@@ -76,7 +76,9 @@ unset GST_REGISTRY_FORK
 grep -q "$GSTDIR/libgstadvad.so" "$WORK/out" || fail "advadinfer is not the build tree's ($GSTDIR)"
 
 pipeline=(gst-launch-1.0 -q videotestsrc num-buffers=2 ! video/x-raw,width=64,height=48 !
-          advadinfer profile="$WORK/kit/model" threads=2 ! fakesink)
+          advadinfer profile="$WORK/kit/model" threads=2 ! fakesink async=false)
+# async=false: no preroll, so gst-launch-1.0 cannot hit GStreamer 1.22's lost-EOS
+# race (see src/tools/cmd_launch.cpp); what is checked here is the OpenMP policy.
 "${clean[@]}" OMP_DISPLAY_ENV=verbose "${pipeline[@]}" >"$WORK/out" 2>"$WORK/err" || fail "gst-launch-1.0 exited $?"
 expect "gst-launch default: GOMP_SPINCOUNT" "$(spincounts "$WORK/err")" "0"
 expect "gst-launch default: OMP_WAIT_POLICY" "$(policies "$WORK/err")" "PASSIVE"
