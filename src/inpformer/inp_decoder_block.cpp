@@ -15,9 +15,9 @@ at::Tensor l2_normalize(const at::Tensor& t) { return l2_normalize32(t, 1e-12); 
 
 PrototypeAttentionImpl::PrototypeAttentionImpl(int64_t dim, int64_t heads_) : heads(heads_) {
   learn_scale = register_parameter("learn_scale", torch::ones({heads, 1, 1}));
-  q = register_module("q", torch::nn::Linear(dim, dim));
-  kv = register_module("kv", torch::nn::Linear(dim, 2 * dim));
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  q = register_module("q", Dense(dim, dim));
+  kv = register_module("kv", Dense(dim, 2 * dim));
+  proj = register_module("proj", Dense(dim, dim));
 }
 
 torch::Tensor PrototypeAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& prototypes) {

@@ -5,10 +5,10 @@
 // Keys: norm1, attn.learn_scale (H,1,1), attn.q, attn.kv (rows k | v), attn.proj, norm2, mlp.fc1/fc2.
 #pragma once
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include "inpformer/dense.h"
 #include "inpformer/mlp.h"
 
 namespace advad::inpformer {
@@ -20,7 +20,7 @@ class PrototypeAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& prototypes);
   int64_t heads;
   torch::Tensor learn_scale;
-  torch::nn::Linear q{nullptr}, kv{nullptr}, proj{nullptr};
+  Dense q{nullptr}, kv{nullptr}, proj{nullptr};
 };
 TORCH_MODULE(PrototypeAttention);
 

@@ -7,9 +7,9 @@
 namespace advad::inpformer {
 
 CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t heads_) : heads(heads_) {
-  q = register_module("q", torch::nn::Linear(dim, dim));
-  kv = register_module("kv", torch::nn::Linear(dim, 2 * dim));
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  q = register_module("q", Dense(dim, dim));
+  kv = register_module("kv", Dense(dim, 2 * dim));
+  proj = register_module("proj", Dense(dim, dim));
 }
 
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& queries, const torch::Tensor& context) {

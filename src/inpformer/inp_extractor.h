@@ -4,10 +4,10 @@
 // Keys: norm1, attn.q, attn.kv (rows k | v), attn.proj, norm2, mlp.fc1/fc2.
 #pragma once
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include "inpformer/dense.h"
 #include "inpformer/mlp.h"
 
 namespace advad::inpformer {
@@ -18,7 +18,7 @@ class CrossAttentionImpl : public torch::nn::Module {
   // queries [B,T,D], context [B,N,D] -> [B,T,D]
   torch::Tensor forward(const torch::Tensor& queries, const torch::Tensor& context);
   int64_t heads;
-  torch::nn::Linear q{nullptr}, kv{nullptr}, proj{nullptr};
+  Dense q{nullptr}, kv{nullptr}, proj{nullptr};
 };
 TORCH_MODULE(CrossAttention);
 

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "inpformer/anomaly_map.h"
+#include "inpformer/dense.h"
 #include "inpformer/inpformer_package.h"
 
 namespace advad {
@@ -23,8 +24,9 @@ class InpFormerModel : public Model {
     // bf16 on the CPU: the weights and every matmul in bf16 (oneDNN's bf16 GEMM
     // where the CPU has avx512_bf16/amx), LayerNorm, softmax, L2 normalisations,
     // the group means, cosine maps, blur and the score in float32.
-    if (precision_.name == "int8")
-      throw ModelError("precision 'int8' is not available for INP-Former in this build; use auto, bf16 or fp32");
+    // int8 (CPU only, checked by the resolver): every linear layer of the
+    // encoder, extractor, bottleneck and decoder as dynamic int8 (dense.h);
+    // the patch embedding, attention products, norms and maps stay float32.
     dtype_ = precision_.dtype;
     auto loaded = load_inpformer(p, /*trim_encoder=*/true);
     net_ = loaded.net;
@@ -32,6 +34,10 @@ class InpFormerModel : public Model {
     weights_ = loaded.weights_path;
     net_->eval();
     net_->to(device_, dtype_);
+    if (precision_.name == "int8") {
+      const int n = quantize_dense_layers_int8(*net_);
+      int8_note_ = " (" + std::to_string(n) + " linear layers on " + int8_engine_name() + ")";
+    }
   }
 
   ScoredBatch score(const torch::Tensor& batch, const std::vector<cv::Size>& out_sizes) override {
@@ -66,7 +72,7 @@ class InpFormerModel : public Model {
     o << "inpformer " << net_->cfg.describe() << ", input " << profile_.input.width << "x" << profile_.input.height
       << (profile_.input.crop ? " crop " + std::to_string(profile_.input.crop) : std::string())
       << ", " << (map_.path == MapPath::Seed ? "seed" : "official") << " map, " << device_.str() << ", "
-      << precision_.str() << ", weights " << weights_;
+      << precision_.str() << int8_note_ << ", weights " << weights_;
     return o.str();
   }
 
@@ -98,6 +104,7 @@ class InpFormerModel : public Model {
   InpFormerNet net_{nullptr};
   MapSettings map_;
   std::string weights_;
+  std::string int8_note_;  // int8: how many layers, which engine (for describe())
 };
 
 }  // namespace

@@ -5,15 +5,15 @@
 namespace advad::inpformer {
 
 MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
-  fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
-  fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
+  fc1 = register_module("fc1", Dense(dim, hidden));
+  fc2 = register_module("fc2", Dense(hidden, dim));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2(at::gelu(fc1(x))); }
 
 SwiGluFfnImpl::SwiGluFfnImpl(int64_t dim, int64_t hidden) {
-  w12 = register_module("w12", torch::nn::Linear(dim, 2 * hidden));
-  w3 = register_module("w3", torch::nn::Linear(hidden, dim));
+  w12 = register_module("w12", Dense(dim, 2 * hidden));
+  w3 = register_module("w3", Dense(hidden, dim));
 }
 
 torch::Tensor SwiGluFfnImpl::forward(const torch::Tensor& x) {

@@ -3,8 +3,9 @@
 // and the decoder blocks (official key names fc1.*, fc2.*). SwiGluFfn: ViT-g's FFN.
 #pragma once
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include "inpformer/dense.h"
 
 namespace advad::inpformer {
 
@@ -13,7 +14,7 @@ class MlpImpl : public torch::nn::Module {
   MlpImpl(int64_t dim, int64_t hidden);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  Dense fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(Mlp);
 
@@ -24,7 +25,7 @@ class SwiGluFfnImpl : public torch::nn::Module {
   SwiGluFfnImpl(int64_t dim, int64_t hidden);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear w12{nullptr}, w3{nullptr};
+  Dense w12{nullptr}, w3{nullptr};
 };
 TORCH_MODULE(SwiGluFfn);
 

@@ -3,10 +3,10 @@
 // Official key names: norm1, attn.qkv, attn.proj, ls1.gamma, norm2, mlp.fc1/fc2 (ViT-g: mlp.w12/w3), ls2.gamma.
 #pragma once
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include "inpformer/dense.h"
 #include "inpformer/mlp.h"
 
 namespace advad::inpformer {
@@ -20,7 +20,7 @@ class SelfAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   int64_t heads;
-  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  Dense qkv{nullptr}, proj{nullptr};
 };
 TORCH_MODULE(SelfAttention);
 

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "inpformer/anomaly_map.h"
+#include "inpformer/dense.h"
 #include "inpformer/inpformer_net.h"
 #include "tools/cli.h"
 #include "tools/subcommands.h"
@@ -70,15 +71,13 @@ int bench_inpformer_main(int argc, char** argv) {
       .option("iters", "N", "timed forward passes per row (after one warm-up pass)", "2")
       .option("batch", "B", "tiles per forward pass", "1")
       .option("threads", "N", "intra-op threads (0 = all cores)", "0")
-      .option("precision", "LIST", "comma-separated: fp32, bf16, int8, auto (auto = what advadinfer picks here)",
+      .option("precision", "LIST", "comma-separated: fp32, bf16, int8, auto (auto = what advadinfer picks here); int8 = dynamic int8 linear layers (oneDNN/FBGEMM)",
               "fp32")
       .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
   std::vector<PrecisionChoice> precisions;
   for (const auto& s : split(args.str("precision"))) {
     precisions.push_back(resolve_precision(s, torch::kCPU));  // ModelError naming bad values
-    if (precisions.back().name == "int8")
-      throw ModelError("precision 'int8' is not available for INP-Former in this build; use auto, bf16 or fp32");
   }
   if (precisions.empty()) throw cli::UsageError("advad bench inpformer: --precision needs at least one value");
   const int iters = args.integer("iters"), batch = args.integer("batch");
@@ -115,12 +114,13 @@ int bench_inpformer_main(int argc, char** argv) {
                   {"speedup", "x vs the first precision"}};
   out["rows"] = nlohmann::json::array();
   for (const auto& [enc, cfg] : configs) {
-    torch::manual_seed(0);
-    inpformer::InpFormerNet net(cfg);
-    net->eval();
     std::map<int, double> first_ms;  // side -> ms/tile of the first precision
     for (const auto& pc : precisions) {
+      torch::manual_seed(0);  // the same random weights for every precision
+      inpformer::InpFormerNet net(cfg);
+      net->eval();
       net->to(pc.dtype);
+      if (pc.name == "int8") inpformer::quantize_dense_layers_int8(*net);  // ModelError without an engine
       for (int side : sizes) {
         torch::manual_seed(1);
         auto x = torch::randn({batch, 3, side, side}).to(pc.dtype);
