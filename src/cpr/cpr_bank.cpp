@@ -1,9 +1,16 @@
 #include "cpr/cpr_bank.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -200,29 +207,59 @@ void CprBank::save(const std::string& path) const {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw ModelError(path + ": cannot move the written bank into place");
 }
 
+namespace {
+
+// A read-only shared mapping of a whole bank file. The feature tensors point
+// into it (no copy): processes and cameras scoring with the same package share
+// the page cache's pages, and a bank is not read into private memory at load.
+// The mapping lives as long as the last tensor that points into it.
+class FileMap {
+ public:
+  explicit FileMap(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw ModelError(path + ": cannot open the CPR bank (missing file? build it with `advad import cpr` or `advad train`)");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+      ::close(fd);
+      throw ModelError(path + ": CPR bank header is truncated or corrupt (empty file)");
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);  // the mapping keeps the file
+    if (p == MAP_FAILED) throw ModelError(path + ": cannot memory-map the CPR bank (" + std::strerror(errno) + ")");
+    data_ = static_cast<const char*>(p);
+  }
+  ~FileMap() { ::munmap(const_cast<char*>(data_), size_); }
+  FileMap(const FileMap&) = delete;
+  FileMap& operator=(const FileMap&) = delete;
+  const char* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  const char* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
+
 CprBank CprBank::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw ModelError(path + ": cannot open the CPR bank (missing file? build it with `advad import cpr` or `advad train`)");
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
-  char magic[sizeof kMagic];
+  auto map = std::make_shared<FileMap>(path);
+  const uint64_t file_size = map->size();
+  const uint64_t head = sizeof kMagic + 4 + 8;
+  if (file_size < head || std::memcmp(map->data(), kMagic, sizeof kMagic) != 0)
+    throw ModelError(path + ": not an advad CPR bank (bad magic); rebuild it with `advad import cpr`");
   uint32_t version = 0;
   uint64_t hn = 0;
-  in.read(magic, sizeof magic);
-  in.read(reinterpret_cast<char*>(&version), 4);
-  in.read(reinterpret_cast<char*>(&hn), 8);
-  if (!in || std::memcmp(magic, kMagic, sizeof kMagic) != 0)
-    throw ModelError(path + ": not an advad CPR bank (bad magic); rebuild it with `advad import cpr`");
+  std::memcpy(&version, map->data() + sizeof kMagic, 4);
+  std::memcpy(&hn, map->data() + sizeof kMagic + 4, 8);
   if (version != kVersion)
     throw ModelError(path + ": CPR bank version " + std::to_string(version) + " is not supported (this advad reads " +
                      std::to_string(kVersion) + "); rebuild it");
-  const uint64_t head = sizeof kMagic + 4 + 8;
   if (hn == 0 || hn > file_size - head) throw ModelError(path + ": CPR bank header is truncated or corrupt");
-  std::string text(hn, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(hn));
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(text);
+    header = nlohmann::json::parse(std::string(map->data() + head, hn));
   } catch (const std::exception& e) {
     throw ModelError(path + ": CPR bank header is corrupt (" + std::string(e.what()) + ")");
   }
@@ -238,17 +275,26 @@ CprBank CprBank::load(const std::string& path) {
       const std::string name = e.at("name").get<std::string>();
       const auto shape = e.at("shape").get<std::vector<int64_t>>();
       const uint64_t offset = e.at("offset").get<uint64_t>(), n = e.at("bytes").get<uint64_t>();
-      auto t = torch::empty(shape, torch::TensorOptions().dtype(dtype_from(e.at("dtype").get<std::string>(), path)));
-      if (static_cast<uint64_t>(t.numel()) * t.element_size() != n)
+      const auto options = torch::TensorOptions().dtype(dtype_from(e.at("dtype").get<std::string>(), path));
+      int64_t numel = 1;
+      for (auto d : shape) {
+        if (d < 0) throw ModelError(path + ": tensor '" + name + "' has a negative size (corrupt header)");
+        numel *= d;
+      }
+      if (static_cast<uint64_t>(numel) * options.dtype().itemsize() != n)
         throw ModelError(path + ": tensor '" + name + "' size does not match its shape (corrupt header)");
-      if (data_start + offset + n > file_size)
+      if (data_start + offset + n > file_size || data_start + offset + n < data_start)
         throw ModelError(path + ": CPR bank is truncated (tensor '" + name + "' ends past the end of the file; " +
                          std::to_string(file_size) + " bytes)");
-      in.seekg(static_cast<std::streamoff>(data_start + offset));
-      in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(n));
-      if (!in) throw ModelError(path + ": reading tensor '" + name + "' failed");
-      if (checksum(t.data_ptr(), n) != e.at("checksum").get<uint64_t>())
+      const char* at = map->data() + data_start + offset;
+      if (checksum(at, n) != e.at("checksum").get<uint64_t>())
         throw ModelError(path + ": tensor '" + name + "' is corrupt (checksum mismatch); rebuild the bank");
+      // Features (nearly all of the bytes): views of the mapping, read-only by
+      // contract (nothing writes into a loaded bank). The rest: own copies.
+      const bool view = name == "features0" || name == "features1";
+      torch::Tensor t = torch::from_blob(
+          const_cast<char*>(at), shape, [keep = map](void*) mutable { keep.reset(); }, options);
+      if (!view) t = t.clone();
       if (name == "features0") bank.features[0] = t;
       else if (name == "features1") bank.features[1] = t;
       else if (name == "codebook") bank.codebook = t;

@@ -13,7 +13,10 @@
 // the input size, the training image names and (banks written since leave-one-out
 // calibration) each training image's content hash. Loading checks the magic,
 // the header, every shape against the others, the file length and the
-// checksums, and throws ModelError naming the file on any mismatch.
+// checksums, and throws ModelError naming the file on any mismatch. The
+// feature tensors of a loaded bank are views of a read-only shared memory map
+// of the file (other processes scoring with the package share the pages); they
+// must never be written in place (to()/select() copy where they change them).
 #pragma once
 #include <array>
 #include <cstdint>

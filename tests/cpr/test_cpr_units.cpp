@@ -321,6 +321,42 @@ TEST(CprBankFile, RoundTripFp32Fp16AndForeground) {
   fs::remove_all(dir);
 }
 
+// The features of a loaded bank are views of a shared, read-only map of the
+// file (not private copies): the file shows in /proc/self/maps while the bank
+// lives, and no longer after the last tensor pointing into it is gone.
+TEST(CprBankFile, FeaturesAreMemoryMappedFromTheFile) {
+  const auto dir = temp_dir("bank_map");
+  const auto path = dir + "/bank.bin";
+  auto b = small_bank(3, true, torch::kHalf);
+  b.save(path);
+  auto mapped = [&] {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line))
+      if (line.find(path) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_FALSE(mapped());
+  {
+    auto l = CprBank::load(path);
+    EXPECT_TRUE(mapped());
+    expect_bank_equal(b, l);
+    // The same dtype on the CPU: still the mapped tensor, not a copy.
+    auto same = l.to(torch::kCPU, torch::kHalf);
+    EXPECT_EQ(same.features[0].data_ptr(), l.features[0].data_ptr());
+    // Another dtype is a private copy, equal in value.
+    auto f32 = l.to(torch::kCPU, torch::kFloat);
+    EXPECT_NE(f32.features[0].data_ptr(), l.features[0].data_ptr());
+    EXPECT_TRUE(torch::equal(f32.features[1], l.features[1].to(torch::kFloat)));
+    // Replacing the file (as save() and a retrain do: write, then rename) leaves
+    // the loaded bank intact.
+    small_bank(2, false).save(path);
+    expect_bank_equal(b, l);
+  }
+  EXPECT_FALSE(mapped());
+  fs::remove_all(dir);
+}
+
 TEST(CprBankFile, SizeIsLinearInTrainingImages) {
   auto b = small_bank(4, true);
   const int64_t per = (8 * 64 + 8 * 16) * 4 + 25 * 13 * 4 + 64 * 4;
