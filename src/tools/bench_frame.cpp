@@ -73,6 +73,7 @@ int bench_frame_main(int argc, char** argv) {
   inpformer::InpFormerNet net(cfg);
   fs::path dir = fs::temp_directory_path() / ("advad_bench_frame_" + std::to_string(::getpid()));
   Profile p;
+  p.category = "bench-frame";  // profiles must name their category (strict values)
   p.method = Method::InpFormer;
   p.input.width = p.input.height = size;
   p.input.crop = 0;

@@ -243,3 +243,34 @@ TEST_F(CliPolicy, LongCommandsHaveQuietAndStrict) {
     EXPECT_NE(r.out.find("--quiet"), std::string::npos) << cmd;
   }
 }
+
+// The benchmarks run end to end on tiny shapes (their speed is not a test):
+// bench frame builds, saves and loads a random-weight package (it broke once
+// when profiles started to require a category), bench inpformer runs each
+// precision asked for, int8 included, and both write their rows as JSON.
+TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
+  const std::string tmp = (fs::temp_directory_path() / ("advad_cli_bench_" + std::to_string(::getpid()))).string();
+  fs::create_directories(tmp);
+  CliRun f = advad_cli("bench frame --frame 64x48 --grid 2x1 --encoder vit_small --size 28 --iters 1 --close 3 "
+                       "--precision fp32 --threads 2 --json " + tmp + "/frame.json");
+  ASSERT_EQ(f.code, 0) << f.out;
+  std::ifstream fj(tmp + "/frame.json");
+  std::stringstream fs_;
+  fs_ << fj.rdbuf();
+  EXPECT_NE(fs_.str().find("\"rows\""), std::string::npos) << fs_.str();
+  CliRun b = advad_cli("bench inpformer --encoders vit_small --sizes 28 --iters 1 --precision fp32,int8 --threads 2 "
+                       "--json " + tmp + "/inp.json");
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_NE(b.out.find(" int8 "), std::string::npos) << b.out;
+  std::ifstream bj(tmp + "/inp.json");
+  std::stringstream bs;
+  bs << bj.rdbuf();
+  const std::string json = bs.str();
+  size_t rows = 0;
+  for (size_t at = json.find("\"tokens\""); at != std::string::npos; at = json.find("\"tokens\"", at + 1)) ++rows;
+  EXPECT_EQ(rows, 2u) << json;  // one row per precision
+  CliRun bad = advad_cli("bench inpformer --encoders vit_small --sizes 28 --precision int4");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("int4"), std::string::npos) << bad.out;
+  fs::remove_all(tmp);
+}
