@@ -12,6 +12,10 @@
 namespace advad::cpr {
 namespace {
 
+const char* precision_name(torch::ScalarType t) {
+  return t == torch::kBFloat16 ? "bf16" : t == torch::kHalf ? "fp16" : "fp32";
+}
+
 std::string mb(int64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
@@ -29,8 +33,10 @@ CprModel::CprModel(CprNetwork net, const CprBank& bank, CprSettings settings, to
     throw ModelError((origin_.empty() ? "CPR bank" : origin_) + ": bank features have " +
                      std::to_string(bank.head_dim()) + " channels but the heads output " +
                      std::to_string(net_->head_dim()) + "; rebuild the bank with these weights");
+  if (precision_ != torch::kFloat && precision_ != torch::kBFloat16 && precision_ != torch::kHalf)
+    throw ModelError("CPR runs its network in float32, bf16 or fp16; got " + std::string(c10::toString(precision_)));
   bank_ = bank.to(device_, settings_.bank_dtype);
-  net_->to(device_, precision_);
+  net_->to_inference(device_, precision_);  // a reduced precision keeps the stem in float32
   net_->eval();
 }
 
@@ -47,7 +53,9 @@ std::vector<CprQueryResult> CprModel::score_details(const torch::Tensor& batch, 
                      std::to_string(bank_.input_h) + "; set the profile's input size to match (or rebuild the bank)");
   torch::NoGradGuard no_grad;
   const auto start = std::chrono::steady_clock::now();
-  auto f = net_->forward(batch.to(device_, precision_));
+  // The network runs in precision_ (bf16: oneDNN convolutions); its outputs go
+  // to float32 at once, so retrieval, matching, foreground and the maps are float32.
+  auto f = net_->forward(batch.to(device_));
   std::array<torch::Tensor, 2> heads = {l2_normalise(f.heads[0].to(torch::kFloat)),
                                         l2_normalise(f.heads[1].to(torch::kFloat))};
   const auto tap0 = f.taps[0].to(torch::kFloat);
@@ -94,7 +102,9 @@ std::string CprModel::describe() const {
     << ", bank " << bank_.size() << " images (" << mb(bank_.bytes()) << ", "
     << (settings_.bank_dtype == torch::kHalf ? "fp16" : "fp32") << "), k " << std::min<int64_t>(settings_.k, bank_.size())
     << ", foreground " << (!settings_.foreground ? "off" : bank_.has_foreground() ? "on" : "on (no FEB in bank: weight 1)")
-    << ", device " << device_.str() << ", " << c10::toString(precision_);
+    << ", device " << device_.str() << ", network " << precision_name(precision_)
+    << (precision_reason_.empty() ? "" : " (" + precision_reason_ + ")")
+    << (precision_ == torch::kFloat ? "" : ", stem and maps fp32");
   return s.str();
 }
 
@@ -112,11 +122,10 @@ std::unique_ptr<CprModel> load_cpr_package(const Profile& profile, const ModelOp
   const torch::Device device = resolve_device(options.device);
   const PrecisionChoice choice = resolve_model_precision(profile, options);
   if (choice.name == "int8")
-    throw ModelError("precision 'int8' is not implemented for CPR (only INP-Former has an int8 path); use auto, fp32 "
-                     "or bf16");
-  if (choice.name == "bf16" && device.is_cpu())
-    throw ModelError("precision 'bf16' for CPR on the CPU is not measured against the parity fixtures yet; use auto "
-                     "or fp32 (bf16 runs on CUDA)");
+    throw ModelError("precision 'int8' is not implemented for CPR (its DenseNet201 and LRB heads are convolutions; "
+                     "only INP-Former has an int8 path)" +
+                     (choice.reason.empty() ? std::string() : " [" + choice.reason + "]") +
+                     "; use auto, bf16 (fast on CPUs with avx512_bf16/amx_bf16) or fp32");
   const torch::ScalarType precision = choice.dtype;
 
   const StateDict sd = load_state_dict(weights);
@@ -129,7 +138,9 @@ std::unique_ptr<CprModel> load_cpr_package(const Profile& profile, const ModelOp
                      std::to_string(profile.input.height) + "; make them equal");
   if (profile.input.crop != 0)
     throw ModelError(profile.path + ": CPR uses no crop; set [input] crop = 0");
-  return std::make_unique<CprModel>(std::move(net), bank, settings, device, precision, bank_path);
+  auto model = std::make_unique<CprModel>(std::move(net), bank, settings, device, precision, bank_path);
+  model->set_precision_reason(choice.reason);
+  return model;
 }
 
 }  // namespace advad::cpr

@@ -30,12 +30,17 @@ inline const char* kBankFile = "bank.bin";
 class CprModel : public Model {
  public:
   // net: loaded network; bank: any device/dtype (moved to `device` in settings.bank_dtype).
+  // precision: the network's dtype (float32, bf16 or fp16; see CprNetworkImpl::to_inference);
+  // everything after the network runs in float32 (float64 for the foreground step).
   CprModel(CprNetwork net, const CprBank& bank, CprSettings settings, torch::Device device,
            torch::ScalarType precision = torch::kFloat, std::string origin = "");
 
   ScoredBatch score(const torch::Tensor& batch, const std::vector<cv::Size>& out_sizes) override;
   torch::Device device() const override { return device_; }
-  std::string describe() const override;
+  std::string describe() const override;  // names the network's precision (fp32 | bf16 | fp16)
+  // How the precision was chosen (PrecisionChoice::reason), shown by describe().
+  void set_precision_reason(std::string reason) { precision_reason_ = std::move(reason); }
+  torch::ScalarType precision() const { return precision_; }
 
   // Full per-tile results (retrieval, intermediate maps) for a batch.
   std::vector<CprQueryResult> score_details(const torch::Tensor& batch, CprTimings* timings = nullptr);
@@ -55,6 +60,7 @@ class CprModel : public Model {
   torch::Device device_;
   torch::ScalarType precision_;
   std::string origin_;
+  std::string precision_reason_;
   std::vector<int64_t> excluded_;
 };
 

@@ -66,11 +66,21 @@ DenseNetTrunkImpl::DenseNetTrunkImpl() {
   block1_ = features->register_module("denseblock1", DenseBlock(64, 6));
   transition1_ = features->register_module("transition1", Transition(256, 128));
   block2_ = features->register_module("denseblock2", DenseBlock(128, 12));
+  block_weight_ = block1_->parameters().front();  // Module::to() changes it in place
+}
+
+void DenseNetTrunkImpl::to_inference(const torch::Device& device, torch::ScalarType dtype) {
+  // The trunk's parameters all live in these five modules.
+  conv0_->to(device, torch::kFloat);
+  norm0_->to(device, torch::kFloat);
+  block1_->to(device, dtype);
+  transition1_->to(device, dtype);
+  block2_->to(device, dtype);
 }
 
 std::array<torch::Tensor, 2> DenseNetTrunkImpl::forward(const torch::Tensor& x) {
-  auto y = torch::relu(norm0_->forward(conv0_->forward(x)));
-  y = F::max_pool2d(y, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
+  auto y = torch::relu(norm0_->forward(conv0_->forward(x.to(conv0_->weight.scalar_type()))));
+  y = F::max_pool2d(y, F::MaxPool2dFuncOptions(3).stride(2).padding(1)).to(block_weight_.scalar_type());
   auto tap0 = block1_->forward(y);
   auto tap1 = block2_->forward(transition1_->forward(tap0));
   return {tap0, tap1};
@@ -122,6 +132,11 @@ CprNetworkImpl::CprNetworkImpl(int64_t head_dim) {
   lrb_ = register_module("lrb", Lrb(head_dim));
   backbone_->eval();
   for (auto& p : backbone_->parameters()) p.set_requires_grad(false);
+}
+
+void CprNetworkImpl::to_inference(const torch::Device& device, torch::ScalarType dtype) {
+  backbone_->to_inference(device, dtype);
+  lrb_->to(device, dtype);
 }
 
 void CprNetworkImpl::train(bool on) {

@@ -113,8 +113,9 @@ TEST(Precision, ModelPrecisionByMethod) {
   p.method = Method::InpFormer;
   const ModelOptions o = cpu("auto");
   EXPECT_EQ(resolve_model_precision(p, o).name, cpu_has_native_bf16() ? "bf16" : "fp32");
-  p.method = Method::Cpr;
-  EXPECT_EQ(resolve_model_precision(p, o).name, "fp32");
+  p.method = Method::Cpr;  // bf16 trunk and heads, maps in fp32 (tests/cpr/test_cpr_precision.cpp)
+  EXPECT_EQ(resolve_model_precision(p, o).name, cpu_has_native_bf16() ? "bf16" : "fp32");
+  EXPECT_EQ(resolve_model_precision(p, cpu("fp32")).name, "fp32");
   p.method = Method::TorchScript;
   EXPECT_EQ(resolve_model_precision(p, o).name, "fp32");
   p.precision = "bf16";
