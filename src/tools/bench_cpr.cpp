@@ -1,13 +1,16 @@
 // advad bench cpr: per-image CPR time split (backbone + heads, GRB retrieval,
 // local matching, foreground, post = blur + top-T) and bank memory, for
-// banks of several sizes. Weights and bank features are random (timing and
-// memory do not depend on their values); the bank is really allocated.
+// banks of several sizes and network precisions. Weights and bank features
+// are random (timing and memory do not depend on their values); the bank is
+// really allocated.
 #include <malloc.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
@@ -95,6 +98,14 @@ double scoring_peak_mb(const cpr::CprModel& model, int64_t size) {
   return (peak - before) / 1024.0;
 }
 
+std::vector<std::string> split_names(const std::string& s) {
+  std::vector<std::string> r;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) r.push_back(t);
+  return r;
+}
+
 std::string fmt(double v, int prec = 1) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", prec, v);
@@ -108,7 +119,8 @@ int bench_cpr_main(int argc, char** argv) {
                  "Time CPR per image, split into backbone (DenseNet201 trunk + both LRB heads), retrieval\n"
                  "(GRB codes, histograms, KL ranking over the bank), matching (local min cosine over the K\n"
                  "retrieved images, fusion), foreground (FEB + weighting) and post (blur + top-T), and report\n"
-                 "the bank's memory for each number of training images. Random weights and features.");
+                 "the bank's memory for each number of training images and network precision. Random weights\n"
+                 "and features.");
   args.option("images", "N[,N...]", "bank sizes (training images) to measure", "100,400")
       .option("k", "N", "retrieved training images per query", "10")
       .option("queries", "N", "timed queries per bank size (after one warm-up)", "5")
@@ -116,6 +128,12 @@ int bench_cpr_main(int argc, char** argv) {
       .option("bank-dtype", "fp32|fp16", "dtype of the feature bank", "fp32")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
       .option("threads", "N", "intra-op CPU threads (0 = all cores)", "0")
+      .option("precision", "LIST",
+              "comma-separated network precisions: fp32, bf16, auto (= what advadinfer picks for CPR here); "
+              "bf16 runs the trunk (less its stem) and the heads in bf16, the rest in fp32; speed-up is "
+              "against the first of the list",
+              "fp32")
+      .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)")
       .flag("no-foreground", "texture mode: no foreground weighting");
   if (!args.parse(argc, argv)) return 0;
   const auto sizes = parse_list(args.str("images"));
@@ -127,7 +145,19 @@ int bench_cpr_main(int argc, char** argv) {
   else if (args.str("bank-dtype") != "fp32") throw cli::UsageError("advad bench cpr: --bank-dtype must be fp32 or fp16");
   configure_runtime(args.integer("threads"));
   const torch::Device device = resolve_device(args.str("device"));
-  torch::manual_seed(0);
+  std::vector<PrecisionChoice> precisions;
+  Profile cpr_profile;
+  cpr_profile.method = Method::Cpr;
+  for (const auto& s : split_names(args.str("precision"))) {
+    ModelOptions o;
+    o.device = device.str();
+    o.precision = s;
+    precisions.push_back(resolve_model_precision(cpr_profile, o));  // ModelError naming bad values
+    if (precisions.back().name == "int8")
+      throw ModelError("advad bench cpr: precision 'int8' is not implemented for CPR (only INP-Former has an int8 "
+                       "path); use fp32, bf16 or auto");
+  }
+  if (precisions.empty()) throw cli::UsageError("advad bench cpr: --precision needs at least one value");
 
   cpr::CprSettings settings;
   settings.k = args.integer("k");
@@ -135,31 +165,77 @@ int bench_cpr_main(int argc, char** argv) {
   settings.bank_dtype = dtype;
   std::cout << "CPR per-image time (ms, mean of " << queries << " queries, batch 1, " << size << "x" << size
             << ", K=" << settings.k << ", foreground " << (settings.foreground ? "on" : "off") << ", device "
-            << device.str() << ", " << at::get_num_threads() << " threads)\n\n"
-            << "| train images | bank | bank MB | MB/image | backbone | retrieval | matching | foreground | post | total | matching % | scoring peak MB |\n"
-            << "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+            << device.str() << ", " << at::get_num_threads() << " threads)\n";
+  for (const auto& pc : precisions) std::cout << "precision " << pc.str() << "\n";
+  std::cout << "\n| train images | bank | precision | bank MB | MB/image | backbone | retrieval | matching | foreground | post | total | speed-up | matching % | scoring peak MB |\n"
+            << "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  nlohmann::json out;
+  out["size"] = size;
+  out["k"] = settings.k;
+  out["queries"] = queries;
+  out["foreground"] = settings.foreground;
+  out["device"] = device.str();
+  out["threads"] = at::get_num_threads();
+  out["precisions"] = nlohmann::json::array();
+  for (const auto& pc : precisions) out["precisions"].push_back({{"name", pc.name}, {"reason", pc.reason}});
+  out["units"] = {{"bank_mb", "MB"}, {"mb_per_image", "MB"}, {"backbone_ms", "ms/image"},
+                  {"retrieval_ms", "ms/image"}, {"matching_ms", "ms/image"}, {"foreground_ms", "ms/image"},
+                  {"post_ms", "ms/image"}, {"total_ms", "ms/image"}, {"speedup", "x vs the first precision (total)"},
+                  {"matching_percent", "% of total"}, {"scoring_peak_mb", "MB (null: not measurable)"}};
+  out["rows"] = nlohmann::json::array();
   for (int n : sizes) {
-    cpr::CprModel model(cpr::CprNetwork(), random_bank(n, size, cpr::kDefaultHeadDim, dtype, device), settings, device);
-    const auto query = torch::randn({1, 3, size, size});
-    model.score_details(query);  // warm-up
-    cpr::CprTimings t;
-    for (int q = 0; q < queries; ++q) model.score_details(query, &t);
-    const double d = t.images;
-    const double total = (t.backbone + t.retrieval + t.matching + t.foreground + t.post) / d;
-    const auto& bank = model.bank();
-    std::cout << "| " << n << " | " << args.str("bank-dtype") << " | " << fmt(bank.bytes() / 1e6) << " | "
-              << fmt(bank.bytes_per_image() / 1e6, 2) << " | " << fmt(t.backbone / d) << " | " << fmt(t.retrieval / d)
-              << " | " << fmt(t.matching / d) << " | " << fmt(t.foreground / d) << " | " << fmt(t.post / d) << " | "
-              << fmt(total) << " | " << fmt(100.0 * t.matching / d / total) << " | " << [&] {
-                   const double mb = scoring_peak_mb(model, size);
-                   return mb < 0 ? std::string("n/a") : fmt(mb);
-                 }() << " |\n"
-              << std::flush;
+    double first_total = 0;
+    for (const auto& pc : precisions) {
+      torch::manual_seed(0);  // the same random weights and bank for every precision
+      cpr::CprModel model(cpr::CprNetwork(), random_bank(n, size, cpr::kDefaultHeadDim, dtype, device), settings, device,
+                          pc.dtype);
+      torch::manual_seed(1);
+      const auto query = torch::randn({1, 3, size, size});
+      model.score_details(query);  // warm-up
+      cpr::CprTimings t;
+      for (int q = 0; q < queries; ++q) model.score_details(query, &t);
+      const double d = t.images;
+      const double total = (t.backbone + t.retrieval + t.matching + t.foreground + t.post) / d;
+      if (first_total == 0) first_total = total;
+      const auto& bank = model.bank();
+      const double peak = scoring_peak_mb(model, size);
+      std::cout << "| " << n << " | " << args.str("bank-dtype") << " | " << pc.name << " | " << fmt(bank.bytes() / 1e6)
+                << " | " << fmt(bank.bytes_per_image() / 1e6, 2) << " | " << fmt(t.backbone / d) << " | "
+                << fmt(t.retrieval / d) << " | " << fmt(t.matching / d) << " | " << fmt(t.foreground / d) << " | "
+                << fmt(t.post / d) << " | " << fmt(total) << " | " << fmt(first_total / total, 2) << "x | "
+                << fmt(100.0 * t.matching / d / total) << " | " << (peak < 0 ? std::string("n/a") : fmt(peak))
+                << " |\n"
+                << std::flush;
+      out["rows"].push_back({{"train_images", n},
+                             {"bank_dtype", args.str("bank-dtype")},
+                             {"precision", pc.name},
+                             {"bank_mb", bank.bytes() / 1e6},
+                             {"mb_per_image", bank.bytes_per_image() / 1e6},
+                             {"backbone_ms", t.backbone / d},
+                             {"retrieval_ms", t.retrieval / d},
+                             {"matching_ms", t.matching / d},
+                             {"foreground_ms", t.foreground / d},
+                             {"post_ms", t.post / d},
+                             {"total_ms", total},
+                             {"speedup", first_total / total},
+                             {"matching_percent", 100.0 * t.matching / d / total},
+                             {"scoring_peak_mb", peak < 0 ? nlohmann::json(nullptr) : nlohmann::json(peak)}});
+    }
   }
   std::cout << "\nbank memory = N x (D x (H/4 x W/4 + H/8 x W/8) feature values + 25x13 histogram + H/4 x W/4 "
                "foreground) + codebook + FEB; latency is nearly independent of N (retrieval scans N histograms).\n"
                "matching % = matching / total; scoring peak MB = peak memory of one query's scoring beyond what was "
-               "resident before it (retrieval, matching, foreground, post; the backbone's activations excluded).\n";
+               "resident before it (retrieval, matching, foreground, post; the backbone's activations excluded).\n"
+               "speed-up = total of the first precision / this row's total, same bank size.\n";
+  if (args.has("json")) {
+    const std::string file = args.str("json");
+    if (file == "-") {
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::ofstream f(file);
+      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
+    }
+  }
   return 0;
 }
 
