@@ -8,9 +8,9 @@
 # ratio advad / official (below 1 = advad is faster).
 #
 # What is timed per tile, both sides: the network forward and the two group
-# cosine-distance maps upsampled to the input (official: model(x) then
-# 1 - cosine per group, bilinear, mean, as its evaluation does; advad: forward,
-# group maps and the seed tile map). advad runs each precision in LIST; the
+# cosine-distance maps upsampled to the input and averaged (official: model(x),
+# 1 - cosine per group, bilinear, mean, as its evaluation does before its blur;
+# advad: `bench inpformer --maps groups`). advad runs each precision in LIST; the
 # official code runs float32 (what its scripts use on a CPU).
 #
 # Both sides run with passive OpenMP waits (advad's default; the Python side
@@ -91,7 +91,7 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r/$ROUNDS: official ($(uptime | sed 's/.*load average: //'))" >&2
   OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} "$PY" "$WORK/official.py" "$OFFICIAL" "$ENCODERS" "$SIZES" "$THREADS" >"$WORK/official_$r.json"
   echo "round $r/$ROUNDS: advad" >&2
-  "$ADVAD" bench inpformer --encoders "$ENCODERS" --sizes "$SIZES" --threads "$THREADS" --iters 1 \
+  "$ADVAD" bench inpformer --encoders "$ENCODERS" --sizes "$SIZES" --threads "$THREADS" --iters 1 --maps groups \
     --precision "$PRECISION" --json "$WORK/advad_$r.json" >/dev/null
 done
 

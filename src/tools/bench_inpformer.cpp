@@ -73,6 +73,11 @@ int bench_inpformer_main(int argc, char** argv) {
       .option("threads", "N", "intra-op threads (0 = all cores)", "0")
       .option("precision", "LIST", "comma-separated: fp32, bf16, int8, auto (auto = what advadinfer picks here); int8 = dynamic int8 linear layers (oneDNN/FBGEMM)",
               "fp32")
+      .option("maps", "WHICH",
+              "seed: group maps + the seed tile map (upsample, blur, score), as advadinfer; groups: the group "
+              "maps upsampled to the input and averaged, no blur (what the official evaluation computes from "
+              "the network's output; scripts/compare_official_inpformer.sh uses it)",
+              "seed")
       .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
   std::vector<PrecisionChoice> precisions;
@@ -80,6 +85,9 @@ int bench_inpformer_main(int argc, char** argv) {
     precisions.push_back(resolve_precision(s, torch::kCPU));  // ModelError naming bad values
   }
   if (precisions.empty()) throw cli::UsageError("advad bench inpformer: --precision needs at least one value");
+  const std::string maps = args.str("maps");
+  if (maps != "seed" && maps != "groups")
+    throw cli::UsageError("advad bench inpformer: --maps must be seed or groups, got '" + maps + "'");
   const int iters = args.integer("iters"), batch = args.integer("batch");
   if (iters < 1 || batch < 1) throw cli::UsageError("advad bench inpformer: --iters and --batch must be >= 1");
   std::vector<int> sizes;
@@ -108,6 +116,7 @@ int bench_inpformer_main(int argc, char** argv) {
   out["threads"] = torch::get_num_threads();
   out["iters"] = iters;
   out["batch"] = batch;
+  out["maps"] = maps;
   out["matmul_fp32_gflop_per_s"] = mm;
   out["units"] = {{"gflop_per_tile", "GFLOP"}, {"ms_per_tile", "ms"}, {"tiles_per_s", "1/s"},
                   {"gflop_per_s", "GFLOP/s"}, {"vs_matmul", "fraction of fp32 matmul GFLOP/s"},
@@ -127,7 +136,10 @@ int bench_inpformer_main(int argc, char** argv) {
         auto run = [&] {
           auto o = net->forward(x);
           auto gm = inpformer::group_maps(o);  // float32
-          for (int b = 0; b < batch; ++b) inpformer::seed_tile_map(gm[b], side, side);
+          if (maps == "groups")
+            at::upsample_bilinear2d(gm, {side, side}, /*align_corners=*/true).mean(1);
+          else
+            for (int b = 0; b < batch; ++b) inpformer::seed_tile_map(gm[b], side, side);
         };
         run();  // warm-up (also builds the position table for this size)
         double t0 = now_s();

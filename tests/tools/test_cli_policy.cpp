@@ -272,5 +272,10 @@ TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
   CliRun bad = advad_cli("bench inpformer --encoders vit_small --sizes 28 --precision int4");
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("int4"), std::string::npos) << bad.out;
+  CliRun groups = advad_cli("bench inpformer --encoders vit_small --sizes 28 --iters 1 --maps groups --threads 2");
+  EXPECT_EQ(groups.code, 0) << groups.out;
+  CliRun bad_maps = advad_cli("bench inpformer --encoders vit_small --sizes 28 --maps blur");
+  EXPECT_EQ(bad_maps.code, 2) << bad_maps.out;
+  EXPECT_NE(bad_maps.out.find("--maps"), std::string::npos) << bad_maps.out;
   fs::remove_all(tmp);
 }
