@@ -196,7 +196,15 @@ int cmd_launch(int argc, char** argv) {
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(bus);
   for (GstElement* infer : infer_elements(pipeline)) {
-    if (!quiet) {
+    // An element that failed before its first frame has nothing to report.
+    guint64 frames_in = 0;
+    GstStructure* st = nullptr;
+    g_object_get(infer, "stats", &st, nullptr);
+    if (st) {
+      gst_structure_get_uint64(st, "frames-in", &frames_in);
+      gst_structure_free(st);
+    }
+    if (!quiet && (code == 0 || frames_in > 0)) {
       gchar* path = gst_object_get_path_string(GST_OBJECT(infer));
       std::cerr << "\n" << path << "\n";
       print_infer_stats(infer, std::cerr);

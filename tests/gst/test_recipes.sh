@@ -74,7 +74,14 @@ set +e
 set -e
 [ "$rc" -eq 2 ] || fail "advad launch with a missing file: exit $rc, expected 2"
 grep -q "missing file.mp4" "$WORK/log" || { cat "$WORK/log"; fail "advad launch: the error does not name the missing file"; }
-echo "ok advad launch: unknown element and missing file are exit 2, named"
+set +e
+"$ADVAD" launch videotestsrc num-buffers=3 ! videoconvert ! advaddetect profile="$WORK/no such.ini" ! fakesink \
+  >"$WORK/out" 2>"$WORK/log"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "advad launch with a missing profile: exit $rc, expected 2"
+grep -q "no such.ini" "$WORK/log" || { cat "$WORK/log"; fail "advad launch: the error does not name the missing profile"; }
+! grep -q 'frames-in' "$WORK/log" || { cat "$WORK/log"; fail "advad launch: stats printed for an element that never started"; }
+echo "ok advad launch: unknown element, missing file and missing profile are exit 2, named"
 
 "$ADVAD" launch videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=10/1 ! videoconvert \
   ! advaddetect profile="$PROFILE" threads=2 ! videoconvert ! x264enc speed-preset=veryfast ! mp4mux \
