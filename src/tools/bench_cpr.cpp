@@ -19,6 +19,7 @@
 #include "cpr/cpr_model.h"
 #include "cpr/cpr_scorer.h"
 #include "tools/cli.h"
+#include "tools/json_out.h"
 #include "tools/subcommands.h"
 
 namespace advad::tools {
@@ -227,15 +228,7 @@ int bench_cpr_main(int argc, char** argv) {
                "matching % = matching / total; scoring peak MB = peak memory of one query's scoring beyond what was "
                "resident before it (retrieval, matching, foreground, post; the backbone's activations excluded).\n"
                "speed-up = total of the first precision / this row's total, same bank size.\n";
-  if (args.has("json")) {
-    const std::string file = args.str("json");
-    if (file == "-") {
-      std::cout << out.dump(2) << "\n";
-    } else {
-      std::ofstream f(file);
-      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
-    }
-  }
+  if (args.has("json")) write_json_output(args.str("json"), out);
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "core/tile_layout.h"
 #include "inpformer/inpformer_package.h"
 #include "tools/cli.h"
+#include "tools/json_out.h"
 #include "tools/subcommands.h"
 
 namespace fs = std::filesystem;
@@ -151,15 +152,7 @@ int bench_frame_main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
-  if (args.has("json")) {
-    const std::string file = args.str("json");
-    if (file == "-") {
-      std::cout << out.dump(2) << "\n";
-    } else {
-      std::ofstream f(file);
-      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
-    }
-  }
+  if (args.has("json")) write_json_output(args.str("json"), out);
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "inpformer/dense.h"
 #include "inpformer/inpformer_net.h"
 #include "tools/cli.h"
+#include "tools/json_out.h"
 #include "tools/subcommands.h"
 
 namespace advad::tools {
@@ -167,15 +168,7 @@ int bench_inpformer_main(int argc, char** argv) {
       }
     }
   }
-  if (args.has("json")) {
-    const std::string file = args.str("json");
-    if (file == "-") {
-      std::cout << out.dump(2) << "\n";
-    } else {
-      std::ofstream f(file);
-      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
-    }
-  }
+  if (args.has("json")) write_json_output(args.str("json"), out);
   return 0;
 }
 

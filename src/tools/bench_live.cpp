@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "engine/live_stats.h"
 #include "tools/cli.h"
+#include "tools/json_out.h"
 #include "tools/gst_plugin.h"
 #include "tools/subcommands.h"
 
@@ -266,15 +267,7 @@ int bench_live_main(int argc, char** argv) {
   std::cout << "\nscored / standalone: the live chain's model use (goal >= 0.9). Delay: clock running time minus the "
                "frame's running time when it reaches the sink; bounded when the second half is no worse than the "
                "first.\n";
-  if (args.has("json")) {
-    const std::string file = args.str("json");
-    if (file == "-") {
-      std::cout << out.dump(2) << "\n";
-    } else {
-      std::ofstream f(file);
-      if (!(f << out.dump(2) << "\n")) throw InputError("cannot write '" + file + "'");
-    }
-  }
+  if (args.has("json")) write_json_output(args.str("json"), out);
   return 0;
 }
 

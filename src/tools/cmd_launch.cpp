@@ -67,31 +67,23 @@ std::vector<GstElement*> infer_elements(GstElement* pipeline) {
   return found;
 }
 
-// Returns the exit code for an ERROR message and prints it.
-int report_error(GstMessage* msg) {
+// Prints an ERROR or WARNING message ("advad launch: error from <element path>:
+// ..."); returns the exit code an ERROR ends the run with: files and models
+// the user named (resource / library errors) are bad input (2), the rest 1.
+int report(GstMessage* msg) {
+  const bool error = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
   GError* e = nullptr;
   gchar* debug = nullptr;
-  gst_message_parse_error(msg, &e, &debug);
+  if (error) gst_message_parse_error(msg, &e, &debug);
+  else gst_message_parse_warning(msg, &e, &debug);
   gchar* path = gst_object_get_path_string(GST_MESSAGE_SRC(msg));
-  std::cerr << "advad launch: error from " << path << ": " << e->message << "\n";
-  if (debug) std::cerr << "  " << debug << "\n";
-  // Files and models the user named: bad input (2); anything else: 1.
+  std::cerr << "advad launch: " << (error ? "error" : "warning") << " from " << path << ": " << e->message << "\n";
+  if (error && debug) std::cerr << "  " << debug << "\n";
   const int code = (e->domain == GST_RESOURCE_ERROR || e->domain == GST_LIBRARY_ERROR) ? 2 : 1;
   g_free(path);
   g_error_free(e);
   g_free(debug);
   return code;
-}
-
-void report_warning(GstMessage* msg) {
-  GError* e = nullptr;
-  gchar* debug = nullptr;
-  gst_message_parse_warning(msg, &e, &debug);
-  gchar* path = gst_object_get_path_string(GST_MESSAGE_SRC(msg));
-  std::cerr << "advad launch: warning from " << path << ": " << e->message << "\n";
-  g_free(path);
-  g_error_free(e);
-  g_free(debug);
 }
 
 }  // namespace
@@ -150,7 +142,7 @@ int cmd_launch(int argc, char** argv) {
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The reason is an ERROR message on the bus; take the first.
     GstMessage* msg = gst_bus_timed_pop_filtered(bus, GST_SECOND, GST_MESSAGE_ERROR);
-    code = msg ? report_error(msg) : 1;
+    code = msg ? report(msg) : 1;
     if (!msg) std::cerr << "advad launch: the pipeline did not start (no error message given)\n";
     if (msg) gst_message_unref(msg);
     done = true;
@@ -175,11 +167,11 @@ int cmd_launch(int argc, char** argv) {
         done = true;
         break;
       case GST_MESSAGE_ERROR:
-        code = report_error(msg);
+        code = report(msg);
         done = true;
         break;
       case GST_MESSAGE_WARNING:
-        report_warning(msg);
+        report(msg);
         break;
       case GST_MESSAGE_CLOCK_LOST:  // a live clock went away: pick a new one, as gst-launch does
         gst_element_set_state(pipeline, GST_STATE_PAUSED);
