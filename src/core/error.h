@@ -1,16 +1,13 @@
 // Error types of libadvad. Every user-facing failure is an advad::Error whose
 // message names the file / key / value at fault and what to do about it.
 #pragma once
-#include <stdexcept>
 #include <string>
 
-namespace advad {
+// advad::Error, the base of all errors the user can fix (bad input, missing
+// file, bad value), is public: library users catch it (include/advad/error.h).
+#include "advad/error.h"
 
-// Base of all errors the user can fix (bad input, missing file, bad value).
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace advad {
 
 // A profile (.ini) is malformed: unknown group/key, bad value, missing file.
 class ProfileError : public Error {
