@@ -34,8 +34,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# nodownload: the system packages above are used; subprojects/*.wrap are fallbacks
+# for other distributions and never fetched here.
 if [ ! -f "$BUILD/build.ninja" ]; then
-  meson setup "$BUILD" --buildtype=release >/dev/null
+  meson setup "$BUILD" --buildtype=release --wrap-mode=nodownload >/dev/null
 fi
 # Building LibTorch code needs ~1.5 GB per job; 2 jobs per 4 GB of RAM at most.
 jobs=$(nproc)

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "engine/model_factory.h"
 
 namespace fs = std::filesystem;
 

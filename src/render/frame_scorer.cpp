@@ -1,4 +1,4 @@
-#include "engine/frame_scorer.h"
+#include "render/frame_scorer.h"
 
 #include <chrono>
 
