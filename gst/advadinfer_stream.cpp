@@ -118,7 +118,7 @@ InferEnginePtr advad_infer_build_engine(const InferSettings& s, InferEngineError
   } catch (const std::exception& e) {
     err->resource = false;
     *error = "Cannot load model '" + p.model + "': " + e.what();
-    *hint = "Check that the file is a model package for method '" + advad::to_string(p.method) +
+    *hint = "Check that the file is a model package for method '" + p.method +
             "' made by this version of advad (profile " + p.path +
             "); re-create it with `advad train` or `advad import` if it is damaged.";
     return nullptr;

@@ -18,7 +18,7 @@
 #include "engine/model_cache.h"
 #include "engine/ordered_queue.h"
 #include "gstadvadinfer.h"
-#include "render/frame_scorer.h"
+#include "engine/frame_scorer.h"
 
 struct InferSettings {
   std::string profile;

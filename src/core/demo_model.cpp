@@ -43,7 +43,7 @@ def forward(self, x):
 Profile demo_profile(const std::string& model_file, const DemoOptions& opt) {
   Profile p;
   p.category = "demo";
-  p.method = Method::TorchScript;
+  p.method = "torchscript";
   p.model = model_file;
   p.input.width = p.input.height = opt.input_size;
   p.tiling.levels = opt.levels;

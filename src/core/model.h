@@ -1,5 +1,5 @@
 // Model: the scoring interface every backend implements (INP-Former, CPR,
-// TorchScript), and the factory that builds one from a profile.
+// TorchScript), its options and precision/device resolution.
 #pragma once
 #include <opencv2/core.hpp>
 #include <memory>
@@ -80,11 +80,9 @@ std::string blas_library_path();
 // stderr when the BLAS behind LibTorch is the slow reference BLAS.
 void configure_runtime(int threads);
 
-// Build the profile's model. Throws ModelError / ProfileError with a message
-// naming the file and what to do.
-std::unique_ptr<Model> create_model(const Profile& profile, const ModelOptions& options);
-
-// Backend constructors (one file each).
+// Backend constructors (one file each; each also registers itself in
+// core/backend_registry.h, and create_model in engine/model_factory.h picks by
+// the profile's method).
 std::unique_ptr<Model> create_torchscript_model(const Profile& profile, const ModelOptions& options);
 std::unique_ptr<Model> create_inpformer_model(const Profile& profile, const ModelOptions& options);
 std::unique_ptr<Model> create_cpr_model(const Profile& profile, const ModelOptions& options);

@@ -15,6 +15,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "core/backend_registry.h"
 #include "core/error.h"
 
 namespace fs = std::filesystem;
@@ -51,8 +52,6 @@ E parse_enum(const std::string& s, const std::vector<std::pair<std::string, E>>&
   throw ProfileError("bad value '" + s + "'; accepted: " + join(names, " | "));
 }
 
-const std::vector<std::pair<std::string, Method>> kMethods = {
-    {"inpformer", Method::InpFormer}, {"cpr", Method::Cpr}, {"torchscript", Method::TorchScript}};
 const std::vector<std::pair<std::string, MergeMode>> kMerges = {
     {"paste", MergeMode::Paste}, {"mean", MergeMode::Mean}, {"max", MergeMode::Max}};
 const std::vector<std::pair<std::string, BlendMode>> kBlends = {{"none", BlendMode::None},
@@ -329,11 +328,14 @@ std::pair<int, int> parse_kernel(const std::string& v) {
 }
 
 
-std::string to_string(Method m) { return enum_name(m, kMethods); }
 std::string to_string(MergeMode m) { return enum_name(m, kMerges); }
 std::string to_string(BlendMode m) { return enum_name(m, kBlends); }
 std::string to_string(ResizeFilter f) { return enum_name(f, kFilters); }
-Method parse_method(const std::string& s) { return parse_enum(s, kMethods); }
+std::string parse_method(const std::string& s) {
+  const std::string name = lower(trim(s));
+  if (!find_backend(name)) throw ProfileError("bad value '" + s + "'; accepted: " + backend_methods_text());
+  return name;
+}
 MergeMode parse_merge_mode(const std::string& s) { return parse_enum(s, kMerges); }
 BlendMode parse_blend_mode(const std::string& s) { return parse_enum(s, kBlends); }
 ResizeFilter parse_resize_filter(const std::string& s) { return parse_enum(s, kFilters); }
@@ -440,7 +442,7 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     p.category = v;
   });
   if (!r.has("profile", "method"))
-    r.fail("profile", "", "missing key 'method'; accepted: inpformer | cpr | torchscript");
+    r.fail("profile", "", "missing key 'method'; accepted: " + backend_methods_text());
   r.with("profile", "method", [&](const std::string& v) { p.method = parse_method(v); });
   if (!r.has("profile", "model"))
     r.fail("profile", "", "missing key 'model' (the model package or file, relative to this file's folder)");
@@ -451,10 +453,10 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     p.model = m.lexically_normal().string();
   });
   if (check_model_file && !fs::exists(p.model)) {
-    std::string how = p.method == Method::TorchScript
+    std::string how = p.method == "torchscript"
                           ? "write a TorchScript module there (e.g. `advad make-demo`)"
                           : "train it with `advad train " + path + "` or import official weights with `advad import " +
-                                to_string(p.method) + " ...`";
+                                p.method + " ...`";
     r.fail("profile", "model", "model package '" + p.model + "' not found; " + how);
   }
 
@@ -549,7 +551,7 @@ void save_profile(const Profile& p, const std::string& path) {
     if (!rel.empty()) model = rel.string();
   }
   set("profile", "category", p.category);
-  set("profile", "method", to_string(p.method));
+  set("profile", "method", p.method);
   set("profile", "model", model);
   if (!p.precision.empty()) set("profile", "precision", p.precision);
   seti("input", "width", p.input.width);

@@ -10,7 +10,6 @@
 
 namespace advad {
 
-enum class Method { InpFormer, Cpr, TorchScript };
 enum class MergeMode { Paste, Mean, Max };
 // How overlapping tiles are weighted when merge=mean: flat weights, or a
 // separable Hann-like window that fades toward tile borders.
@@ -21,14 +20,14 @@ enum class BlendMode { None, Hann };
 //  area: cv::resize INTER_AREA
 enum class ResizeFilter { PilBilinear, Linear, Area };
 
-std::string to_string(Method m);
 std::string to_string(MergeMode m);
 std::string to_string(BlendMode m);
 std::string to_string(ResizeFilter f);
 
 // Parse the names used in profiles and element properties. Each throws
 // ProfileError("bad value 'x'; accepted: a | b | c") without file context.
-Method parse_method(const std::string& s);
+// parse_method: the name itself when a backend of this build has it (core/backend_registry.h).
+std::string parse_method(const std::string& s);
 MergeMode parse_merge_mode(const std::string& s);
 BlendMode parse_blend_mode(const std::string& s);
 ResizeFilter parse_resize_filter(const std::string& s);
@@ -92,7 +91,7 @@ struct OverlaySpec {
 struct Profile {
   std::string path;       // the .ini this was loaded from ("" when built in code)
   std::string category;   // [profile] category
-  Method method = Method::TorchScript;
+  std::string method = "torchscript";  // a registered backend (core/backend_registry.h)
   std::string model;      // absolute path of the model package / file (resolved against the ini's folder)
   // [profile] precision: "" (not set) | auto | fp32 | fp16 | bf16 | int8. Pins the arithmetic
   // precision when the element property / --precision is auto (see resolve_precision).

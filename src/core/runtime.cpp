@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/backend_registry.h"
 #include "core/error.h"
 #include "core/model.h"
 
@@ -129,10 +130,11 @@ PrecisionChoice resolve_precision(const std::string& spec, const torch::Device& 
 }
 
 PrecisionChoice resolve_model_precision(const Profile& profile, const ModelOptions& options) {
-  // INP-Former and CPR have measured bf16 paths (CPR: DenseNet201 blocks and LRB
-  // heads in bf16, maps in fp32; tests/cpr/test_cpr_precision.cpp). TorchScript
-  // modules keep fp32 under auto (a module would run its map in bf16 too).
-  const bool auto_bf16 = profile.method == Method::InpFormer || profile.method == Method::Cpr;
+  // Backends with a measured bf16 path say so when they register (INP-Former,
+  // CPR); TorchScript modules keep fp32 under auto (a module would run its map
+  // in bf16 too).
+  const Backend* backend = find_backend(profile.method);
+  const bool auto_bf16 = backend && backend->auto_bf16;
   return resolve_precision(options.precision, resolve_device(options.device), profile.precision, auto_bf16);
 }
 

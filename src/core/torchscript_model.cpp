@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/backend_registry.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/resize.h"
@@ -104,5 +105,8 @@ std::unique_ptr<Model> create_torchscript_model(const Profile& profile, const Mo
   if (fs::is_directory(file)) file = (fs::path(file) / "model.pt").string();
   return std::make_unique<TorchScriptModel>(file, options, profile);
 }
+
+ADVAD_REGISTER_BACKEND(torchscript, {"torchscript", "a TorchScript module mapping tiles to anomaly maps",
+                                     /*auto_bf16=*/false, create_torchscript_model});
 
 }  // namespace advad

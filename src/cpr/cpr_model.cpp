@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/backend_registry.h"
 #include "core/error.h"
 #include "cpr/cpr_score.h"
 #include "cpr/cpr_weights.h"
@@ -149,4 +150,8 @@ namespace advad {
 std::unique_ptr<Model> create_cpr_model(const Profile& profile, const ModelOptions& options) {
   return cpr::load_cpr_package(profile, options);
 }
+
+// bf16: DenseNet201 blocks and LRB heads in bf16, maps in fp32 (tests/cpr/test_cpr_precision.cpp).
+ADVAD_REGISTER_BACKEND(cpr, {"cpr", "CPR (DenseNet201 features, retrieval and local patch matching)",
+                             /*auto_bf16=*/true, create_cpr_model});
 }  // namespace advad

@@ -27,7 +27,7 @@ PackageBuildResult write_cpr_package(CprNetworkImpl& net, const std::string& tra
   };
 
   // The package's profile fields.
-  p.method = Method::Cpr;
+  p.method = "cpr";
   if (p.category.empty()) {
     auto norm = fs::absolute(out_dir).lexically_normal();
     if (norm.filename().empty()) norm = norm.parent_path();  // "pkg/"

@@ -230,8 +230,8 @@ void cpr_augment(cv::Mat& bgr, std::mt19937_64& rng) {
 }
 
 CprTrainResult run_cpr_training(const Profile& profile, const CprTrainSettings& s, const CprTrainOptions& o) {
-  if (profile.method != Method::Cpr)
-    throw ProfileError(profile.path + ": [profile] method is " + to_string(profile.method) +
+  if (profile.method != "cpr")
+    throw ProfileError(profile.path + ": [profile] method is " + profile.method +
                        "; the CPR trainer needs method = cpr");
   CprTrainResult res;
   const std::string output = o.output.empty() ? profile.model : o.output;
@@ -417,7 +417,7 @@ CprTrainResult run_cpr_training(const Profile& profile, const CprTrainSettings& 
   // 4. Package: the trained network, the category's bank, codebook and FEB.
   net->eval();
   Profile pkg = profile;
-  pkg.method = Method::Cpr;
+  pkg.method = "cpr";
   pkg.input.width = pkg.input.height = S;
   pkg.input.crop = 0;
   pkg.input.resize = ResizeFilter::Linear;

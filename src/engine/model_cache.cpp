@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "engine/model_factory.h"
 
 namespace fs = std::filesystem;
 

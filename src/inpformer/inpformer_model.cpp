@@ -4,6 +4,7 @@
 #include <sstream>
 #include <torch/torch.h>
 
+#include "core/backend_registry.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "inpformer/anomaly_map.h"
@@ -112,5 +113,9 @@ class InpFormerModel : public Model {
 std::unique_ptr<Model> create_inpformer_model(const Profile& profile, const ModelOptions& options) {
   return std::make_unique<InpFormerModel>(profile, options);
 }
+
+// bf16: weights and matmuls in bf16, LayerNorm/softmax/maps in fp32 (tests/inpformer/test_inpformer_precision.cpp).
+ADVAD_REGISTER_BACKEND(inpformer, {"inpformer", "INP-Former (DINOv2 ViT encoder, INP extractor and decoder)",
+                                   /*auto_bf16=*/true, create_inpformer_model});
 
 }  // namespace advad

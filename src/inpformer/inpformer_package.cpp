@@ -208,7 +208,7 @@ std::string save_package(const std::string& dir, InpFormerNet& net, Profile prof
   fs::create_directories(dir, ec);
   if (ec) throw ModelError(dir + ": cannot create the package folder: " + ec.message());
   save_state_dict(inpformer_state_dict(net), (fs::path(dir) / "weights.pth").string());
-  profile.method = Method::InpFormer;
+  profile.method = "inpformer";
   // Self-contained: model "." and [train] paths relative to the package.
   rebase_train_paths(profile, profile.path.empty() ? "" : fs::path(profile.path).parent_path().string(), dir);
   profile.model = fs::absolute(dir).lexically_normal().string();

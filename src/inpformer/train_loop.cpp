@@ -71,8 +71,8 @@ long read_checkpoint(const std::string& path, InpFormerNet& net, StableAdamW& op
 }  // namespace
 
 TrainRunResult run_inpformer_training(const Profile& profile, const TrainSettings& s, const TrainRunOptions& o) {
-  if (profile.method != Method::InpFormer)
-    throw ProfileError(profile.path + ": [profile] method is " + to_string(profile.method) +
+  if (profile.method != "inpformer")
+    throw ProfileError(profile.path + ": [profile] method is " + profile.method +
                        "; the INP-Former trainer needs method = inpformer");
   TrainRunResult res;
   const std::string output = o.output.empty() ? profile.model : o.output;

@@ -148,7 +148,7 @@ int bench_cpr_main(int argc, char** argv) {
   const torch::Device device = resolve_device(args.str("device"));
   std::vector<PrecisionChoice> precisions;
   Profile cpr_profile;
-  cpr_profile.method = Method::Cpr;
+  cpr_profile.method = "cpr";
   for (const auto& s : split_names(args.str("precision"))) {
     ModelOptions o;
     o.device = device.str();

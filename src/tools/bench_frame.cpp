@@ -16,6 +16,7 @@
 #include "core/model.h"
 #include "core/postproc.h"
 #include "core/tile_layout.h"
+#include "engine/model_factory.h"
 #include "inpformer/inpformer_package.h"
 #include "tools/cli.h"
 #include "tools/json_out.h"
@@ -75,7 +76,7 @@ int bench_frame_main(int argc, char** argv) {
   fs::path dir = fs::temp_directory_path() / ("advad_bench_frame_" + std::to_string(::getpid()));
   Profile p;
   p.category = "bench-frame";  // profiles must name their category (strict values)
-  p.method = Method::InpFormer;
+  p.method = "inpformer";
   p.input.width = p.input.height = size;
   p.input.crop = 0;
   p.tiling.levels = {GridLevel{gc, gr}};

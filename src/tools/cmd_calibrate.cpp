@@ -29,7 +29,8 @@
 #include "data/half.h"
 #include "data/image_io.h"
 #include "data/synthetic.h"
-#include "render/frame_scorer.h"
+#include "engine/frame_scorer.h"
+#include "engine/model_factory.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/profile_arg.h"
@@ -211,7 +212,7 @@ int cmd_calibrate(int argc, char** argv) {
         " (or --allow-train-split if the model has not seen them)");
   };
   const bool check_train = split == "train" && !a.on("allow-train-split");
-  if (check_train && profile->method != Method::Cpr) refuse_train("its weights have seen these images");
+  if (check_train && profile->method != "cpr") refuse_train("its weights have seen these images");
 
   configure_runtime(threads);
   ModelOptions mo;

@@ -1,5 +1,6 @@
 // Commands that only pick the method-specific implementation.
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "core/profile.h"
@@ -16,16 +17,19 @@ int cmd_train(int argc, char** argv) {
                  "method picks the trainer; 'advad train <profile.ini> --help' lists that trainer's flags.\n";
     return argc < 1 ? 2 : 0;
   }
-  Profile p = load_profile(argv[0], /*check_model_file=*/false);
-  switch (p.method) {
-    case Method::InpFormer:
-      return train_inpformer_main(argc, argv);
-    case Method::Cpr:
-      return train_cpr_main(argc, argv);
-    default:
-      throw cli::UsageError("advad train: profile " + std::string(argv[0]) +
-                            " has method=torchscript; only inpformer and cpr can be trained");
+  // The trainer of each trainable method (a TorchScript module comes from the
+  // user's own training code).
+  static const std::map<std::string, int (*)(int, char**)> trainers = {{"inpformer", train_inpformer_main},
+                                                                       {"cpr", train_cpr_main}};
+  const Profile p = load_profile(argv[0], /*check_model_file=*/false);
+  const auto trainer = trainers.find(p.method);
+  if (trainer == trainers.end()) {
+    std::string names;
+    for (const auto& [name, fn] : trainers) names += (names.empty() ? "" : " and ") + name;
+    throw cli::UsageError("advad train: profile " + std::string(argv[0]) + " has method=" + p.method + "; only " +
+                          names + " can be trained");
   }
+  return trainer->second(argc, argv);
 }
 
 int cmd_import(int argc, char** argv) {

@@ -14,6 +14,7 @@
 #include "core/model.h"
 #include "core/postproc.h"
 #include "core/tile_layout.h"
+#include "engine/model_factory.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 

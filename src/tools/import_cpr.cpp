@@ -19,6 +19,7 @@
 #include "cpr/cpr_package_build.h"
 #include "cpr/cpr_settings.h"
 #include "cpr/cpr_weights.h"
+#include "engine/model_factory.h"
 #include "io/state_dict.h"
 #include "tools/cli.h"
 #include "tools/subcommands.h"
@@ -72,7 +73,7 @@ int import_cpr_main(int argc, char** argv) {
   // Profile: the base one (if any) with the package's own fields.
   Profile p;
   if (!args.str("profile").empty()) p = load_profile(args.str("profile"), /*check_model_file=*/false);
-  p.method = Method::Cpr;
+  p.method = "cpr";
   p.category = !args.str("category").empty() ? args.str("category")
                : !p.category.empty()         ? p.category
                                              : fs::path(out).filename().string();

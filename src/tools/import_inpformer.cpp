@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/model.h"
+#include "engine/model_factory.h"
 #include "inpformer/inpformer_package.h"
 #include "inpformer/inpformer_weights.h"
 #include "io/state_dict.h"
@@ -81,7 +82,7 @@ int import_inpformer_main(int argc, char** argv) {
 
   Profile p;
   p.category = args.str("category").empty() ? fs::path(out).filename().string() : args.str("category");
-  p.method = Method::InpFormer;
+  p.method = "inpformer";
   p.input.width = p.input.height = size;
   p.input.crop = crop;
   p.input.resize = ResizeFilter::PilBilinear;

@@ -1,4 +1,4 @@
-#include "render/frame_scorer.h"
+#include "engine/frame_scorer.h"
 
 #include <chrono>
 
