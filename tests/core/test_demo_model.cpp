@@ -5,7 +5,7 @@
 #include "core/model.h"
 #include "core/postproc.h"
 #include "core/tile_layout.h"
-#include "test_util.h"
+#include "test_support.h"
 
 namespace advad {
 namespace {
@@ -28,7 +28,7 @@ TEST(DemoModel, FindsPlantedDefectAndPassesCleanFrames) {
   test::TempDir tmp;
   const std::string ini = write_demo_package(tmp.file("demo"));
   Profile p = load_profile(ini);
-  EXPECT_EQ(p.method, Method::TorchScript);
+  EXPECT_EQ(p.method, "torchscript");
   int found = 0;
   for (uint32_t seed = 1; seed <= 3; ++seed) {
     cv::Rect box;

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/resize.h"
-#include "test_util.h"
+#include "test_support.h"
 
 namespace advad {
 namespace {
@@ -57,7 +57,7 @@ TEST(Resize, PilBilinearMatchesPilExactly) {
     const std::string name = "pil_bilinear_" + std::to_string(c.w) + "x" + std::to_string(c.h) + "_to_" +
                              std::to_string(c.ow) + "x" + std::to_string(c.oh) + ".png";
     SCOPED_TRACE(name);
-    cv::Mat ref = cv::imread(test::data_path(name), c.c == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+    cv::Mat ref = cv::imread(test::data_path("core", name), c.c == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
     ASSERT_FALSE(ref.empty());
     if (c.c == 3) cv::cvtColor(ref, ref, cv::COLOR_BGR2RGB);
     cv::Mat out = pil_resize_bilinear(pattern(c.w, c.h, c.c), cv::Size(c.ow, c.oh));
@@ -108,7 +108,7 @@ torch::Tensor map32() {
 }
 
 void expect_map_close(const torch::Tensor& out, const std::string& ref_file) {
-  cv::Mat ref = read_npy_f32(test::data_path(ref_file));
+  cv::Mat ref = read_npy_f32(test::data_path("core", ref_file));
   ASSERT_EQ(out.size(0), ref.rows);
   ASSERT_EQ(out.size(1), ref.cols);
   torch::Tensor r = torch::from_blob(ref.data, {ref.rows, ref.cols}, torch::kFloat32);

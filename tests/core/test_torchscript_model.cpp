@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/resize.h"
-#include "test_util.h"
+#include "test_support.h"
 
 namespace advad {
 namespace {
@@ -21,7 +21,7 @@ Profile module_profile(const TempDir& d, const std::string& name, const std::str
   m.define("def forward(self, x):\n    " + body + "\n");
   m.save(d.file(name));
   Profile p;
-  p.method = Method::TorchScript;
+  p.method = "torchscript";
   p.model = d.file(name);
   return p;
 }
@@ -89,7 +89,7 @@ TEST(TorchScriptModel, WrongOutputsAreModelErrorsNamingFileAndShapes) {
 TEST(TorchScriptModel, MissingOrCorruptFileIsAModelErrorNamingIt) {
   TempDir d;
   Profile p;
-  p.method = Method::TorchScript;
+  p.method = "torchscript";
   p.model = d.file("absent.pt");
   expect_model_error(p, {"absent.pt", "not found"});
   p.model = d.write("corrupt.pt", "this is not a zip archive");

@@ -17,7 +17,7 @@
 #include <map>
 #include <sstream>
 
-#include "../test_support.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"

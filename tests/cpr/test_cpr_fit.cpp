@@ -18,8 +18,7 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
-#include "../test_support.h"
-#include "cpr_test_util.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
@@ -29,6 +28,8 @@
 #include "cpr/cpr_network.h"
 #include "cpr/cpr_package_build.h"
 #include "cpr/cpr_settings.h"
+#include "cpr_fixture.h"
+#include "engine/model_factory.h"
 
 using namespace advad;
 using namespace advad::cpr;
@@ -331,7 +332,7 @@ TEST(CprPackageBuild, WritesAPackageThatLoadsWithAForegroundBranch) {
   EXPECT_EQ(stages, (std::vector<std::string>{"read images", "features", "codebook", "foreground"}));
 
   const Profile p = load_profile(res.profile_path);
-  EXPECT_EQ(p.method, Method::Cpr);
+  EXPECT_EQ(p.method, "cpr");
   EXPECT_EQ(p.category, "disc");
   EXPECT_EQ(p.input.width, 64);
   EXPECT_TRUE(fs::equivalent(p.model, out)) << p.model;

@@ -13,7 +13,7 @@
 #include "core/profile.h"
 #include "cpr/cpr_image.h"
 #include "cpr/cpr_model.h"
-#include "cpr_test_util.h"
+#include "cpr_fixture.h"
 
 using namespace advad;
 namespace fs = std::filesystem;
@@ -24,7 +24,7 @@ using advad::test::CliRun;
 CliRun run_advad(const std::string& args) { return advad::test::advad_cli(args); }
 
 std::string temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("advad_cpri_" + name + "_" + std::to_string(::getpid()));
+  auto d = advad::test::test_tmp_dir("cpri") / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
@@ -44,7 +44,7 @@ TEST(CprImport, WritesAPackageThatLoadsAndRetrievesItself) {
   EXPECT_NE(r.out.find("6 images"), std::string::npos) << r.out;
 
   const Profile p = load_profile(dir + "/pkg/profile.ini");
-  EXPECT_EQ(p.method, Method::Cpr);
+  EXPECT_EQ(p.method, "cpr");
   EXPECT_EQ(p.category, "jelly");
   auto model = cpr::load_cpr_package(p, ModelOptions{"cpu", "fp32", 0});
   EXPECT_EQ(model->bank().size(), 6);

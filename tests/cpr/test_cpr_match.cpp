@@ -15,7 +15,7 @@
 #include "cpr/cpr_match.h"
 #include "cpr/cpr_model.h"
 #include "cpr/cpr_score.h"
-#include "cpr_test_util.h"
+#include "cpr_fixture.h"
 
 using namespace advad::cpr;
 using cprtest::max_abs_diff;

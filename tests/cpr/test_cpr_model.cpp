@@ -11,7 +11,7 @@
 #include "core/model.h"
 #include "cpr/cpr_model.h"
 #include "cpr/cpr_weights.h"
-#include "cpr_test_util.h"
+#include "cpr_fixture.h"
 
 using namespace advad;
 using namespace advad::cpr;
@@ -33,7 +33,7 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 std::string temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("advad_cprm_" + name + "_" + std::to_string(::getpid()));
+  auto d = advad::test::test_tmp_dir("cprm") / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
@@ -58,7 +58,7 @@ const std::string& package_dir() {
 Profile package_profile(const std::string& dir, bool object) {
   Profile p;
   p.path = dir + "/profile.ini";
-  p.method = Method::Cpr;
+  p.method = "cpr";
   p.model = dir;
   p.input.width = p.input.height = 320;
   p.input.resize = ResizeFilter::Linear;

@@ -11,7 +11,7 @@
 #include "cpr/cpr_model.h"
 #include "cpr/cpr_score.h"
 #include "cpr/cpr_scorer.h"
-#include "cpr_test_util.h"
+#include "cpr_fixture.h"
 
 using namespace advad::cpr;
 using cprtest::fixture;

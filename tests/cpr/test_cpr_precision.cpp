@@ -13,7 +13,7 @@
 #include "core/model.h"
 #include "cpr/cpr_model.h"
 #include "cpr/cpr_weights.h"
-#include "cpr_test_util.h"
+#include "cpr_fixture.h"
 
 using namespace advad;
 using namespace advad::cpr;
@@ -75,7 +75,7 @@ Diff diff(const torch::Tensor& test, const torch::Tensor& ref) {
 }
 
 std::string temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("advad_cprp_" + name + "_" + std::to_string(::getpid()));
+  auto d = advad::test::test_tmp_dir("cprp") / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
@@ -150,7 +150,7 @@ TEST(CprPrecision, PackageLoaderNamesThePrecisionAndRefusesInt8) {
   fixture_bank(false).save(d + "/" + kBankFile);
   Profile p;
   p.path = d + "/profile.ini";
-  p.method = Method::Cpr;
+  p.method = "cpr";
   p.model = d;
   p.input.width = p.input.height = 320;
   p.input.resize = ResizeFilter::Linear;

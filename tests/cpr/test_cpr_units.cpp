@@ -9,6 +9,7 @@
 #include <torch/nn/functional/fold.h>
 
 #include "core/error.h"
+#include "test_support.h"
 #include "cpr/cpr_bank.h"
 #include "cpr/cpr_codebook_cv.h"
 #include "cpr/cpr_grb.h"
@@ -47,7 +48,7 @@ torch::Tensor from_mat(const cv::Mat& m) {
 }
 
 std::string temp_dir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("advad_cpr_" + name + "_" + std::to_string(::getpid()));
+  auto d = advad::test::test_tmp_dir("cpr") / name;
   fs::create_directories(d);
   return d.string();
 }

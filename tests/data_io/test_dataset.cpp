@@ -10,7 +10,7 @@
 #include "data/image_io.h"
 #include "data/mini_dataset.h"
 #include "data/synthetic.h"
-#include "eval_test_util.h"
+#include "test_support.h"
 
 using namespace advad;
 namespace fs = std::filesystem;
@@ -27,7 +27,7 @@ std::string error_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST(MiniDataset, Ad2LayoutAndStemCollision) {
-  evaltest::TempDir tmp;
+  test::TempDir tmp;
   MiniDatasetSpec spec;
   spec.n_train = 3;
   spec.n_validation = 2;
@@ -75,7 +75,7 @@ TEST(MiniDataset, Ad2LayoutAndStemCollision) {
 }
 
 TEST(MiniDataset, AdV1Layout) {
-  evaltest::TempDir tmp;
+  test::TempDir tmp;
   write_mini_dataset(tmp.str(), DatasetLayout::MvtecAD, "tex", 2, 2, 4, 40, 32, 7);
   EXPECT_EQ(detect_layout(tmp.str(), "tex"), DatasetLayout::MvtecAD);
   SplitListing t = list_split(tmp.str(), "tex", "test");
@@ -93,7 +93,7 @@ TEST(MiniDataset, AdV1Layout) {
 }
 
 TEST(MiniDataset, DeterministicAndDefectsOnlyInTest) {
-  evaltest::TempDir a, b;
+  test::TempDir a, b;
   write_mini_dataset(a.str(), DatasetLayout::MvtecAD2, "m", 2, 1, 2, 32, 32, 5);
   write_mini_dataset(b.str(), DatasetLayout::MvtecAD2, "m", 2, 1, 2, 32, 32, 5);
   for (const auto& rel : {"m/train/good/000_regular.png", "m/test_public/bad/001_overexposed.png",
@@ -129,7 +129,7 @@ TEST(Synthetic, PlantDefectChangesExactlyTheMask) {
 }
 
 TEST(Dataset, ClearErrors) {
-  evaltest::TempDir tmp;
+  test::TempDir tmp;
   EXPECT_NE(error_of([&] { list_split(tmp.file("nope"), "x", "train"); }).find("does not exist"), std::string::npos);
   EXPECT_NE(error_of([&] { list_split(tmp.str(), "x", "train"); }).find("category 'x'"), std::string::npos);
   fs::create_directories(tmp.path() / "odd/foo");

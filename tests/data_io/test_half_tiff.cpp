@@ -10,7 +10,7 @@
 #include "data/half.h"
 #include "data/image_io.h"
 #include "data/tiff_io.h"
-#include "eval_test_util.h"
+#include "test_support.h"
 
 using namespace advad;
 
@@ -52,7 +52,7 @@ TEST(Half, OrderKeyIsMonotonic) {
 }
 
 TEST(TiffIo, Float16AndFloat32RoundTrip) {
-  evaltest::TempDir tmp;
+  test::TempDir tmp;
   cv::Mat m(37, 53, CV_32F);
   cv::randu(m, -3.f, 7.f);
   m.at<float>(0, 0) = 0.1f;
@@ -78,7 +78,7 @@ TEST(TiffIo, Float16AndFloat32RoundTrip) {
 }
 
 TEST(TiffIo, ClearErrors) {
-  evaltest::TempDir tmp;
+  test::TempDir tmp;
   try {
     read_float_tiff(tmp.file("missing.tiff"));
     FAIL();
@@ -101,7 +101,7 @@ TEST(TiffIo, ClearErrors) {
 }
 
 TEST(ImageIo, MasksAndMaps) {
-  evaltest::TempDir tmp;
+  test::TempDir tmp;
   cv::Mat mask = cv::Mat::zeros(10, 12, CV_8U);
   mask(cv::Rect(2, 3, 4, 2)).setTo(255);
   mask.at<uint8_t>(9, 11) = 1;  // any non-zero value is anomalous

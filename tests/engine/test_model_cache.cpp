@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "core/demo_model.h"
+#include "engine/frame_scorer.h"
 #include "engine/model_cache.h"
-#include "render/frame_scorer.h"
 #include "test_support.h"
 
 namespace advad {

@@ -27,32 +27,8 @@ void init_gstreamer() {
   done = true;
 }
 
-TempDir::TempDir() {
-  GError* err = nullptr;
-  gchar* p = g_dir_make_tmp("advad_gst_XXXXXX", &err);
-  if (!p) {
-    ADD_FAILURE() << err->message;
-    g_error_free(err);
-    return;
-  }
-  path_ = p;
-  g_free(p);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::file(const std::string& name) const { return path_ + "/" + name; }
-
-std::string TempDir::write(const std::string& name, const std::string& text) const {
-  std::ofstream(file(name)) << text;
-  return file(name);
-}
-
 static TempDir& package_dir() {
-  static TempDir dir;
+  static TempDir dir("gst");
   return dir;
 }
 

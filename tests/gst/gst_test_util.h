@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/demo_model.h"
+#include "test_support.h"
 #include "gst/advadmeta.h"
 
 namespace advad::gsttest {
@@ -22,17 +23,7 @@ namespace advad::gsttest {
 void init_gstreamer();
 
 // A fresh folder under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  std::string file(const std::string& name) const;
-  std::string write(const std::string& name, const std::string& text) const;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = advad::test::TempDir;
 
 // The demo package (TorchScript scorer + profile.ini, 2x2 tiles), written
 // once per test process. Returns the profile path.

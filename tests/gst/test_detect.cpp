@@ -28,8 +28,8 @@ class GstDetect : public ::testing::Test {
 TEST_F(GstDetect, ForwardsTheChildrensPropertiesWithTheirDescriptions) {
   GstElement* d = gst_element_factory_make("advaddetect", "d");
   ASSERT_NE(d, nullptr);
-  g_object_set(d, "profile", P.c_str(), "inference-interval", 3u, "json-location", "/tmp/x.jsonl", "overlay", FALSE,
-               nullptr);
+  g_object_set(d, "profile", P.c_str(), "inference-interval", 3u, "json-location", dir.file("x.jsonl").c_str(),
+               "overlay", FALSE, nullptr);
   gchar* profile = nullptr;
   guint interval = 0;
   gboolean overlay = TRUE;

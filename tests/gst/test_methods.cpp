@@ -16,11 +16,12 @@
 #include "core/profile.h"
 #include "cpr/cpr_network.h"
 #include "cpr/cpr_package_build.h"
+#include "engine/frame_scorer.h"
+#include "engine/model_factory.h"
 #include "gst/advadmeta.h"
 #include "gst_test_util.h"
 #include "inpformer/train_loop.h"
 #include "inpformer/train_settings.h"
-#include "render/frame_scorer.h"
 
 namespace fs = std::filesystem;
 
@@ -153,7 +154,7 @@ TEST_F(GstMethods, InpFormerPackageFromAdvadTrainRunsInThePipeline) {
 TEST_F(GstMethods, CprPackageRunsInTheSamePipeline) {
   const std::string profile = make_cpr_package(dir);
   ASSERT_FALSE(profile.empty());
-  EXPECT_EQ(load_profile(profile).method, Method::Cpr);
+  EXPECT_EQ(load_profile(profile).method, "cpr");
   std::vector<cv::Mat> frames;
   for (int i = 0; i < 3; ++i) frames.push_back(make_synthetic_frame(128, 96, i == 1, 800 + i));
   expect_pipeline_matches_core(profile, frames);

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../test_support.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/tile_layout.h"
@@ -91,7 +91,7 @@ TEST(InpFormerModel, PackageRoundTrip) {
   std::string ini = save_package(dir.string(), net, base, map);
   EXPECT_TRUE(fs::exists(dir / "weights.pth"));
   Profile pkg = load_profile(ini);
-  EXPECT_EQ(pkg.method, Method::InpFormer);
+  EXPECT_EQ(pkg.method, "inpformer");
   EXPECT_EQ(pkg.method_groups["inpformer"]["map_path"], "official");
   EXPECT_EQ(pkg.method_groups["inpformer"]["taps"], "2,3,4,5,6,7,8,9");
   auto loaded = load_package(dir.string());

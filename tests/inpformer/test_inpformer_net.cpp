@@ -11,7 +11,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "../test_support.h"
+#include "tensor_checks.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "inpformer/anomaly_map.h"
 #include "inpformer/inpformer_weights.h"

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "../test_support.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/tile_layout.h"
@@ -36,14 +36,7 @@ constexpr double kMapMeanTol = 2e-3;  // and far closer on average
 
 std::string data(const std::string& rel) { return test::test_data("inpformer/" + rel); }
 
-fs::path tmpdir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("advad_precision_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
+fs::path tmpdir() { return test::test_tmp_dir("precision"); }
 
 std::string write_profile(const std::string& name, const std::string& extra_profile_keys) {
   fs::path p = tmpdir() / (name + ".ini");
@@ -110,13 +103,13 @@ TEST(Precision, AutoFollowsTheCpuAndThePin) {
 
 TEST(Precision, ModelPrecisionByMethod) {
   Profile p;
-  p.method = Method::InpFormer;
+  p.method = "inpformer";
   const ModelOptions o = cpu("auto");
   EXPECT_EQ(resolve_model_precision(p, o).name, cpu_has_native_bf16() ? "bf16" : "fp32");
-  p.method = Method::Cpr;  // bf16 trunk and heads, maps in fp32 (tests/cpr/test_cpr_precision.cpp)
+  p.method = "cpr";  // bf16 trunk and heads, maps in fp32 (tests/cpr/test_cpr_precision.cpp)
   EXPECT_EQ(resolve_model_precision(p, o).name, cpu_has_native_bf16() ? "bf16" : "fp32");
   EXPECT_EQ(resolve_model_precision(p, cpu("fp32")).name, "fp32");
-  p.method = Method::TorchScript;
+  p.method = "torchscript";
   EXPECT_EQ(resolve_model_precision(p, o).name, "fp32");
   p.precision = "bf16";
   EXPECT_EQ(resolve_model_precision(p, o).name, "bf16");

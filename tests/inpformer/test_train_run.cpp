@@ -12,19 +12,22 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include "aupro_check.h"
+#include "tensor_checks.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
 #include "core/tile_layout.h"
 #include "data/mini_dataset.h"
+#include "engine/frame_scorer.h"
+#include "engine/model_factory.h"
 #include "inpformer/train_augment.h"
 #include "inpformer/train_data.h"
 #include "inpformer/train_loop.h"
 #include "inpformer/train_settings.h"
 #include "io/state_dict.h"
 #include "metrics/object_eval.h"
-#include "render/frame_scorer.h"
-#include "../test_support.h"
 
 namespace fs = std::filesystem;
 using namespace advad;
@@ -308,38 +311,10 @@ TEST(TrainLoop, GeneratedCategoryBeatsRandomAuPro) {
   TrainRunOptions o;
   o.output = tmp("auPro/pkg").string();
   const auto r = run_inpformer_training(p, parse_train_settings(p), o);
-  const Profile pkg = load_profile(r.package_profile);
-  ModelOptions mo;
-  mo.device = "cpu";
-  FrameScorer scorer(std::make_shared<Profile>(pkg), create_model(pkg, mo), 0);
-
-  ObjectEvaluator trained("weave", "test"), chance("weave", "test");
-  cv::RNG rng(5);
-  int bad = 0;
-  for (const std::string kind : {"good", "blob", "scratch"}) {
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(fs::path(cat) / "test" / kind)) files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      cv::Mat img = cv::imread(f.string());
-      cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
-      const AnomalyMap am = scorer.score(img, PixelFormat::RGB, make_tile_layout(img.cols, img.rows, pkg.tiling));
-      cv::Mat gt;
-      if (kind != "good") {
-        gt = cv::imread((fs::path(cat) / "ground_truth" / kind / (f.stem().string() + "_mask.png")).string(),
-                        cv::IMREAD_GRAYSCALE);
-        ASSERT_FALSE(gt.empty()) << f;
-        ++bad;
-      }
-      cv::Mat noise(am.map.size(), CV_32F);
-      rng.fill(noise, cv::RNG::UNIFORM, 0.0, 1.0);
-      trained.add(am.map, gt, cv::Mat(), kind + "/" + f.filename().string());
-      chance.add(noise, gt, cv::Mat(), kind + "/" + f.filename().string());
-    }
-  }
-  ASSERT_EQ(bad, 8);
-  const double au_trained = trained.finish().pixel.au_pro_at(0.3);
-  const double au_chance = chance.finish().pixel.au_pro_at(0.3);
+  const auto au = advad::test::aupro_vs_random_map(r.package_profile, cat, "weave");
+  ASSERT_EQ(au.defective, 8);
+  const double au_trained = au.trained;
+  const double au_chance = au.chance;
   std::cout << "AU-PRO@0.3 trained " << au_trained << ", random map " << au_chance << "\n";
   EXPECT_NEAR(au_chance, 0.15, 0.05) << "a uniform random map has AU-PRO@0.3 about 0.3/2";
   EXPECT_GT(au_trained, au_chance + 0.25) << "training must localise the planted defects far better than chance";

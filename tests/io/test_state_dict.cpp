@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../test_support.h"
+#include "test_support.h"
 #include "core/error.h"
 #include "io/state_dict.h"
 

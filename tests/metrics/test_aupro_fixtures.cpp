@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
-#include "../data_io/eval_test_util.h"
+#include "test_support.h"
 #include "io/npy.h"
 #include "metrics/object_eval.h"
 
@@ -16,7 +16,7 @@ using nlohmann::json;
 namespace {
 
 json expected() {
-  std::ifstream f(evaltest::data_path("metrics", "expected.json"));
+  std::ifstream f(test::data_path("metrics", "expected.json"));
   EXPECT_TRUE(f.good());
   return json::parse(f);
 }
@@ -26,8 +26,8 @@ struct Fixture {
 };
 
 Fixture load(const std::string& name) {
-  torch::Tensor m = load_npy(evaltest::data_path("metrics", name + "_maps.npy")).to(torch::kFloat32).contiguous();
-  torch::Tensor g = load_npy(evaltest::data_path("metrics", name + "_masks.npy")).to(torch::kUInt8).contiguous();
+  torch::Tensor m = load_npy(test::data_path("metrics", name + "_maps.npy")).to(torch::kFloat32).contiguous();
+  torch::Tensor g = load_npy(test::data_path("metrics", name + "_masks.npy")).to(torch::kUInt8).contiguous();
   Fixture f;
   const int n = static_cast<int>(m.size(0)), h = static_cast<int>(m.size(1)), w = static_cast<int>(m.size(2));
   for (int i = 0; i < n; ++i) {

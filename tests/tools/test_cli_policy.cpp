@@ -12,7 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
-#include "../test_support.h"
+#include "test_support.h"
 #include "core/demo_model.h"
 #include "data/mini_dataset.h"
 
@@ -249,8 +249,8 @@ TEST_F(CliPolicy, LongCommandsHaveQuietAndStrict) {
 // when profiles started to require a category), bench inpformer runs each
 // precision asked for, int8 included, and both write their rows as JSON.
 TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
-  const std::string tmp = (fs::temp_directory_path() / ("advad_cli_bench_" + std::to_string(::getpid()))).string();
-  fs::create_directories(tmp);
+  const advad::test::TempDir tmp_dir("cli_bench");
+  const std::string tmp = tmp_dir.str();
   CliRun f = advad_cli("bench frame --frame 64x48 --grid 2x1 --encoder vit_small --size 28 --iters 1 --close 3 "
                        "--precision fp32 --threads 2 --json " + tmp + "/frame.json");
   ASSERT_EQ(f.code, 0) << f.out;
@@ -277,5 +277,4 @@ TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
   CliRun bad_maps = advad_cli("bench inpformer --encoders vit_small --sizes 28 --maps blur");
   EXPECT_EQ(bad_maps.code, 2) << bad_maps.out;
   EXPECT_NE(bad_maps.out.find("--maps"), std::string::npos) << bad_maps.out;
-  fs::remove_all(tmp);
 }

@@ -17,8 +17,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
-#include "../test_support.h"
-#include "../data_io/eval_test_util.h"
+#include "test_support.h"
 #include "core/demo_model.h"
 #include "core/profile.h"
 #include "data/image_io.h"
@@ -40,7 +39,7 @@ std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 class EvalCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = new evaltest::TempDir();
+    tmp_ = new test::TempDir();
     MiniDatasetSpec s;
     s.category = "mini";
     s.n_train = 2;
@@ -62,10 +61,10 @@ class EvalCli : public ::testing::Test {
   static void TearDownTestSuite() { delete tmp_; }
   static fs::path data() { return tmp_->path() / "data"; }
   static fs::path dir(const std::string& name) { return tmp_->path() / name; }
-  static evaltest::TempDir* tmp_;
+  static test::TempDir* tmp_;
   static std::string profile_;
 };
-evaltest::TempDir* EvalCli::tmp_ = nullptr;
+test::TempDir* EvalCli::tmp_ = nullptr;
 std::string EvalCli::profile_;
 
 nlohmann::json read_json(const fs::path& p) {

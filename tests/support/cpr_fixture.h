@@ -1,4 +1,4 @@
-// Shared helpers of the CPR tests: fixture paths (tests/data/cpr, copied from
+// The CPR tests' fixture: fixture paths (tests/data/cpr, copied from
 // the official-code fixtures tiny / tiny-object) and one cached network pass
 // over the fixture's 6 training images and its query.
 #pragma once
@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "../test_support.h"
+#include "tensor_checks.h"
+#include "test_support.h"
 #include "cpr/cpr_bank_build.h"
 #include "cpr/cpr_image.h"
 #include "cpr/cpr_network.h"
@@ -21,12 +22,9 @@ inline std::string data(const std::string& rel) { return advad::test::test_data(
 inline torch::Tensor npy(const std::string& rel) { return advad::load_npy(data(rel)); }
 inline std::string model_pth() { return data("model.pth"); }
 
-// Shape-checked (a mismatch fails the test instead of broadcasting).
+// max_abs_diff is shape-checked (a mismatch fails the test instead of broadcasting).
 using advad::test::max_abs_diff;
-inline std::vector<int64_t> to_vec(const torch::Tensor& t) {
-  auto c = t.to(torch::kLong).contiguous();
-  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-}
+using advad::test::to_vec;
 
 // The fixture network, its train features and the query's forward pass (computed once).
 struct Fixture {

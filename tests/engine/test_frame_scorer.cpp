@@ -9,7 +9,8 @@
 #include "core/demo_model.h"
 #include "core/error.h"
 #include "core/model.h"
-#include "render/frame_scorer.h"
+#include "engine/frame_scorer.h"
+#include "engine/model_factory.h"
 
 namespace advad {
 namespace {

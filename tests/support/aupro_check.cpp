@@ -1,0 +1,58 @@
+#include "aupro_check.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <vector>
+
+#include "core/model.h"
+#include "core/profile.h"
+#include "core/tile_layout.h"
+#include "metrics/object_eval.h"
+#include "engine/frame_scorer.h"
+#include "engine/model_factory.h"
+
+namespace fs = std::filesystem;
+
+namespace advad::test {
+
+AuProVsChance aupro_vs_random_map(const std::string& package_profile, const std::string& category_dir,
+                                  const std::string& object) {
+  const Profile pkg = load_profile(package_profile);
+  ModelOptions mo;
+  mo.device = "cpu";
+  FrameScorer scorer(std::make_shared<Profile>(pkg), create_model(pkg, mo), 0);
+  ObjectEvaluator trained(object, "test"), chance(object, "test");
+  cv::RNG rng(5);
+  AuProVsChance r;
+  for (const std::string kind : {"good", "blob", "scratch"}) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(fs::path(category_dir) / "test" / kind)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      cv::Mat img = cv::imread(f.string());
+      cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+      const AnomalyMap am = scorer.score(img, PixelFormat::RGB, make_tile_layout(img.cols, img.rows, pkg.tiling));
+      cv::Mat gt;
+      if (kind != "good") {
+        gt = cv::imread((fs::path(category_dir) / "ground_truth" / kind / (f.stem().string() + "_mask.png")).string(),
+                        cv::IMREAD_GRAYSCALE);
+        EXPECT_FALSE(gt.empty()) << f;
+        ++r.defective;
+      }
+      cv::Mat noise(am.map.size(), CV_32F);
+      rng.fill(noise, cv::RNG::UNIFORM, 0.0, 1.0);
+      trained.add(am.map, gt, cv::Mat(), kind + "/" + f.filename().string());
+      chance.add(noise, gt, cv::Mat(), kind + "/" + f.filename().string());
+    }
+  }
+  r.chance = chance.finish().pixel.au_pro_at(0.3);
+  r.trained = trained.finish().pixel.au_pro_at(0.3);
+  return r;
+}
+
+}  // namespace advad::test
