@@ -17,6 +17,7 @@
 
 #include "core/backend_registry.h"
 #include "core/error.h"
+#include "core/profile_reader.h"
 
 namespace fs = std::filesystem;
 
@@ -24,23 +25,9 @@ namespace advad {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
+std::string trim(const std::string& s) { return ProfileGroup::trim(s); }
+std::string lower(const std::string& s) { return ProfileGroup::lower(s); }
+std::string join(const std::vector<std::string>& v, const char* sep) { return ProfileGroup::join(v, sep); }
 
 template <typename E>
 E parse_enum(const std::string& s, const std::vector<std::pair<std::string, E>>& table) {
@@ -74,15 +61,8 @@ std::string enum_name(E v, const std::vector<std::pair<std::string, E>>& table) 
   return "?";
 }
 
-// Shortest decimal text that reads back to exactly `v`.
-std::string fmt_double(double v) {
-  char buf[64];
-  for (int prec = 6; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
-}
+std::string fmt_double(double v) { return ProfileGroup::shortest(v); }
+int parse_int(const std::string& v, int lo, int hi) { return static_cast<int>(ProfileGroup::parse_integer(v, lo, hi)); }
 
 // Shortest decimal text that reads back to exactly the float `v`.
 std::string fmt_float(float v) {
@@ -94,161 +74,26 @@ std::string fmt_float(float v) {
   return buf;
 }
 
-// Line number (1-based) of `key` in `group` of the file text, or of the group
-// header when key is empty; 0 when not found.
-int find_line(const std::vector<std::string>& lines, const std::string& group, const std::string& key) {
-  std::string cur;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    std::string l = trim(lines[i]);
-    if (l.empty() || l[0] == '#') continue;
-    if (l[0] == '[') {
-      cur = l.substr(1, l.find(']') == std::string::npos ? std::string::npos : l.find(']') - 1);
-      if (key.empty() && cur == group) return static_cast<int>(i + 1);
-      continue;
-    }
-    if (cur != group || key.empty()) continue;
-    auto eq = l.find('=');
-    if (eq != std::string::npos && trim(l.substr(0, eq)) == key) return static_cast<int>(i + 1);
-  }
-  return 0;
-}
-
-// Reads and validates one loaded key file.
-class Reader {
- public:
-  Reader(std::string path, GKeyFile* kf) : path_(std::move(path)), kf_(kf) {
-    std::ifstream in(path_);
-    for (std::string l; std::getline(in, l);) lines_.push_back(l);
-  }
-
-  [[noreturn]] void fail(const std::string& group, const std::string& key, const std::string& what) const {
-    int line = find_line(lines_, group, key);
-    std::string where = path_ + (line ? ":" + std::to_string(line) : "") + ": [" + group + "]";
-    if (!key.empty()) where += " " + key;
-    throw ProfileError(where + ": " + what);
-  }
-
-  bool has(const std::string& g, const std::string& k) const {
-    return g_key_file_has_key(kf_, g.c_str(), k.c_str(), nullptr);
-  }
-
-  std::string raw(const std::string& g, const std::string& k) const {
+// One group of the loaded key file, read through the shared ProfileGroup.
+ProfileGroup group_of(const std::string& path, GKeyFile* kf, const std::string& g) {
+  std::vector<std::string> names;
+  gchar** ks = g_key_file_get_keys(kf, g.c_str(), nullptr, nullptr);
+  for (gchar** k = ks; k && *k; ++k) names.push_back(*k);
+  g_strfreev(ks);
+  ProfileGroup::Values values;
+  for (const auto& k : names) {
     GError* err = nullptr;
-    gchar* v = g_key_file_get_string(kf_, g.c_str(), k.c_str(), &err);
+    gchar* v = g_key_file_get_string(kf, g.c_str(), k.c_str(), &err);
     if (!v) {
       std::string m = err ? err->message : "cannot read";
       if (err) g_error_free(err);
-      fail(g, k, m);
+      ProfileGroup(path, g, {}).fail(k, m);
     }
-    std::string s = trim(v);
+    values[k] = v;
     g_free(v);
-    return s;
   }
-
-  // Apply `parse` to the value if the key is present; rethrow its ProfileError with context.
-  template <typename F>
-  void with(const std::string& g, const std::string& k, F&& parse) const {
-    if (!has(g, k)) return;
-    std::string v = raw(g, k);
-    try {
-      parse(v);
-    } catch (const ProfileError& e) {
-      fail(g, k, e.what());
-    }
-  }
-
-  double number(const std::string& g, const std::string& k, double def, double lo, double hi,
-                bool hi_open = false) const {
-    double out = def;
-    with(g, k, [&](const std::string& v) { out = parse_number(v, lo, hi, hi_open); });
-    return out;
-  }
-
-  int integer(const std::string& g, const std::string& k, int def, int lo, int hi) const {
-    int out = def;
-    with(g, k, [&](const std::string& v) { out = parse_int(v, lo, hi); });
-    return out;
-  }
-
-  bool boolean(const std::string& g, const std::string& k, bool def) const {
-    bool out = def;
-    with(g, k, [&](const std::string& v) {
-      std::string l = lower(v);
-      if (l == "true" || l == "yes" || l == "1" || l == "on") out = true;
-      else if (l == "false" || l == "no" || l == "0" || l == "off") out = false;
-      else throw ProfileError("bad value '" + v + "'; accepted: true | false");
-    });
-    return out;
-  }
-
-  static double parse_number(const std::string& v, double lo, double hi, bool hi_open) {
-    char* end = nullptr;
-    double d = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || !std::isfinite(d))
-      throw ProfileError("'" + v + "' is not a number");
-    if (d < lo || d > hi || (hi_open && d >= hi))
-      throw ProfileError("value " + v + " out of range; accepted: " + fmt_double(lo) + " <= value " +
-                         (hi_open ? "< " : "<= ") + fmt_double(hi));
-    return d;
-  }
-
-  static int parse_int(const std::string& v, int lo, int hi) {
-    char* end = nullptr;
-    long d = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0') throw ProfileError("'" + v + "' is not an integer");
-    if (d < lo || d > hi)
-      throw ProfileError("value " + v + " out of range; accepted: integer " + std::to_string(lo) + ".." +
-                         std::to_string(hi));
-    return static_cast<int>(d);
-  }
-
-  std::vector<std::string> keys(const std::string& g) const {
-    std::vector<std::string> out;
-    gchar** ks = g_key_file_get_keys(kf_, g.c_str(), nullptr, nullptr);
-    for (gchar** k = ks; k && *k; ++k) out.push_back(*k);
-    g_strfreev(ks);
-    return out;
-  }
-
-  void only_keys(const std::string& g, const std::vector<std::string>& allowed) const {
-    for (const auto& k : keys(g)) {
-      bool ok = false;
-      for (const auto& a : allowed) ok = ok || a == k;
-      if (!ok) fail(g, k, "unknown key; accepted keys in [" + g + "]: " + join(allowed, ", "));
-    }
-  }
-
-  // GKeyFile keeps only one value of a key given twice in a group (also
-  // across repeated group headers); a profile with both is ambiguous.
-  void check_duplicate_keys() const {
-    std::map<std::string, std::map<std::string, size_t>> seen;  // group -> key -> line (0-based)
-    std::string cur;
-    for (size_t i = 0; i < lines_.size(); ++i) {
-      const std::string l = trim(lines_[i]);
-      if (l.empty() || l[0] == '#') continue;
-      if (l[0] == '[') {
-        const auto close = l.find(']');
-        cur = l.substr(1, close == std::string::npos ? std::string::npos : close - 1);
-        continue;
-      }
-      const auto eq = l.find('=');
-      if (eq == std::string::npos) continue;  // GKeyFile has rejected the file already
-      const std::string key = trim(l.substr(0, eq));
-      auto [it, fresh] = seen[cur].emplace(key, i);
-      if (!fresh)
-        throw ProfileError(path_ + ":" + std::to_string(i + 1) + ": [" + cur + "] " + key +
-                           ": key given twice (first on line " + std::to_string(it->second + 1) +
-                           "); keep one of them");
-    }
-  }
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  GKeyFile* kf_;
-  std::vector<std::string> lines_;
-};
+  return ProfileGroup(path, g, std::move(values));
+}
 
 // Splits a ';' / ',' separated list; every item trimmed, empty items kept
 // (so "1;;2" and "1;2;" are seen as having an empty item).
@@ -274,7 +119,7 @@ std::array<float, 3> parse_triple(const std::string& v, bool positive) {
   if (parts.size() != 3) throw ProfileError("'" + v + "' needs 3 numbers (R;G;B)");
   std::array<float, 3> out{};
   for (int i = 0; i < 3; ++i)
-    out[i] = static_cast<float>(Reader::parse_number(parts[i], positive ? 1e-6 : -1e6, 1e6, false));
+    out[i] = static_cast<float>(ProfileGroup::parse_number(parts[i], positive ? 1e-6 : -1e6, 1e6));
   return out;
 }
 
@@ -291,21 +136,21 @@ bool is_split_name(const std::string& s) {
   return true;
 }
 
-PostprocSpec read_post(const Reader& r, const std::string& g, PostprocSpec p) {
-  r.only_keys(g, kPostKeys);
-  r.with(g, "blur_ksize", [&](const std::string& v) {
-    int k = Reader::parse_int(v, 0, 99);
+PostprocSpec read_post(const ProfileGroup& r, PostprocSpec p) {
+  r.only_keys(kPostKeys);
+  r.with("blur_ksize", [&](const std::string& v) {
+    int k = parse_int(v, 0, 99);
     if (k != 0 && (k < 3 || k % 2 == 0)) throw ProfileError("blur_ksize " + v + " must be 0 (off) or odd >= 3");
     p.blur_ksize = k;
   });
-  p.blur_sigma = r.number(g, "blur_sigma", p.blur_sigma, 0.0, 100.0);
-  r.with(g, "close", [&](const std::string& v) { std::tie(p.close_w, p.close_h) = parse_kernel(v); });
-  r.with(g, "erode", [&](const std::string& v) { std::tie(p.erode_w, p.erode_h) = parse_kernel(v); });
-  p.fill_holes = r.boolean(g, "fill_holes", p.fill_holes);
-  p.fill_fallback = r.number(g, "fill_fallback", p.fill_fallback, 0.0, 1.0);
-  p.min_area = r.integer(g, "min_area", p.min_area, 0, 100000000);
-  p.foreground_gate = r.boolean(g, "foreground_gate", p.foreground_gate);
-  p.foreground_dilate = r.integer(g, "foreground_dilate", p.foreground_dilate, 0, 1000);
+  p.blur_sigma = r.number("blur_sigma", p.blur_sigma, 0.0, 100.0);
+  r.with("close", [&](const std::string& v) { std::tie(p.close_w, p.close_h) = parse_kernel(v); });
+  r.with("erode", [&](const std::string& v) { std::tie(p.erode_w, p.erode_h) = parse_kernel(v); });
+  p.fill_holes = r.boolean("fill_holes", p.fill_holes);
+  p.fill_fallback = r.number("fill_fallback", p.fill_fallback, 0.0, 1.0);
+  p.min_area = r.integer("min_area", p.min_area, 0, 100000000);
+  p.foreground_gate = r.boolean("foreground_gate", p.foreground_gate);
+  p.foreground_dilate = r.integer("foreground_dilate", p.foreground_dilate, 0, 1000);
   return p;
 }
 
@@ -318,10 +163,10 @@ std::pair<int, int> parse_kernel(const std::string& v) {
   auto x = l.find('x');
   try {
     if (x == std::string::npos) {
-      const int n = Reader::parse_int(l, 1, 1000);
+      const int n = parse_int(l, 1, 1000);
       return {n, n};
     }
-    return {Reader::parse_int(trim(l.substr(0, x)), 1, 1000), Reader::parse_int(trim(l.substr(x + 1)), 1, 1000)};
+    return {parse_int(trim(l.substr(0, x)), 1, 1000), parse_int(trim(l.substr(x + 1)), 1, 1000)};
   } catch (const ProfileError&) {
     throw ProfileError("bad kernel '" + v + "'" + accepted);
   }
@@ -360,8 +205,8 @@ std::vector<GridLevel> parse_levels(const std::string& s) {
     auto x = t.find('x');
     if (x == std::string::npos) throw ProfileError("bad grid '" + item + "'; " + accepted);
     GridLevel g;
-    g.cols = Reader::parse_int(trim(t.substr(0, x)), 1, 64);
-    g.rows = Reader::parse_int(trim(t.substr(x + 1)), 1, 64);
+    g.cols = parse_int(trim(t.substr(0, x)), 1, 64);
+    g.rows = parse_int(trim(t.substr(x + 1)), 1, 64);
     out.push_back(g);
   }
   return out;
@@ -413,8 +258,8 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     if (err) g_error_free(err);
     throw ProfileError(path + ": not a valid profile (GKeyFile syntax: [group] lines and key = value lines): " + m);
   }
-  Reader r(path, kf.get());
-  r.check_duplicate_keys();
+  check_duplicate_keys(path);
+  auto group = [&](const std::string& g) { return group_of(path, kf.get(), g); };
   Profile p;
   p.path = fs::absolute(path).lexically_normal().string();
 
@@ -426,27 +271,28 @@ Profile load_profile(const std::string& path, bool check_model_file) {
     bool known = g == "profile" || g == "input" || g == "tiling" || g == "threshold" || g == "postproc" ||
                  g == "overlay" || g == "inpformer" || g == "cpr" || g == "train";
     if (!known && g.rfind("postproc.", 0) == 0) {
-      if (!is_split_name(g.substr(9))) r.fail(g, "", "bad split name; use letters, digits, '_' or '-'");
+      if (!is_split_name(g.substr(9))) ProfileGroup(path, g, {}).fail("", "bad split name; use letters, digits, '_' or '-'");
       known = true;
     }
-    if (!known) r.fail(g, "", "unknown group; accepted groups: " + join(kGroups, ", "));
+    if (!known) ProfileGroup(path, g, {}).fail("", "unknown group; accepted groups: " + join(kGroups, ", "));
   }
 
   // [profile]
+  const ProfileGroup prof = group("profile");
   if (!g_key_file_has_group(kf.get(), "profile"))
     throw ProfileError(path + ": missing group [profile] (needs at least method = ... and model = ...)");
-  r.only_keys("profile", {"category", "method", "model", "description", "precision"});
+  prof.only_keys({"category", "method", "model", "description", "precision"});
   p.category = fs::path(path).stem().string();
-  r.with("profile", "category", [&](const std::string& v) {
+  prof.with("category", [&](const std::string& v) {
     if (v.empty()) throw ProfileError("empty value; give the category a name (or drop the key to use the file name)");
     p.category = v;
   });
-  if (!r.has("profile", "method"))
-    r.fail("profile", "", "missing key 'method'; accepted: " + backend_methods_text());
-  r.with("profile", "method", [&](const std::string& v) { p.method = parse_method(v); });
-  if (!r.has("profile", "model"))
-    r.fail("profile", "", "missing key 'model' (the model package or file, relative to this file's folder)");
-  r.with("profile", "model", [&](const std::string& v) {
+  if (!prof.has("method"))
+    prof.fail("", "missing key 'method'; accepted: " + backend_methods_text());
+  prof.with("method", [&](const std::string& v) { p.method = parse_method(v); });
+  if (!prof.has("model"))
+    prof.fail("", "missing key 'model' (the model package or file, relative to this file's folder)");
+  prof.with("model", [&](const std::string& v) {
     if (v.empty()) throw ProfileError("empty value; give the model package or file path");
     fs::path m(v);
     if (m.is_relative()) m = fs::path(p.path).parent_path() / m;
@@ -457,66 +303,71 @@ Profile load_profile(const std::string& path, bool check_model_file) {
                           ? "write a TorchScript module there (e.g. `advad make-demo`)"
                           : "train it with `advad train " + path + "` or import official weights with `advad import " +
                                 p.method + " ...`";
-    r.fail("profile", "model", "model package '" + p.model + "' not found; " + how);
+    prof.fail("model", "model package '" + p.model + "' not found; " + how);
   }
 
-  r.with("profile", "precision", [&](const std::string& v) {
+  prof.with("precision", [&](const std::string& v) {
     if (v != "auto" && v != "fp32" && v != "fp16" && v != "bf16" && v != "int8")
       throw ProfileError("'" + v + "' is not a precision; accepted: auto | fp32 | fp16 | bf16 | int8");
     p.precision = v;
   });
 
   // [input]
-  r.only_keys("input", {"width", "height", "crop", "resize", "mean", "std"});
-  p.input.width = r.integer("input", "width", p.input.width, 8, 8192);
-  p.input.height = r.integer("input", "height", p.input.height, 8, 8192);
-  p.input.crop = r.integer("input", "crop", p.input.crop, 0, 8192);
+  const ProfileGroup in = group("input");
+  in.only_keys({"width", "height", "crop", "resize", "mean", "std"});
+  p.input.width = in.integer("width", p.input.width, 8, 8192);
+  p.input.height = in.integer("height", p.input.height, 8, 8192);
+  p.input.crop = in.integer("crop", p.input.crop, 0, 8192);
   if (p.input.crop > std::min(p.input.width, p.input.height))
-    r.fail("input", "crop", "crop " + std::to_string(p.input.crop) + " is larger than the input size " +
+    in.fail("crop", "crop " + std::to_string(p.input.crop) + " is larger than the input size " +
                                 std::to_string(p.input.width) + "x" + std::to_string(p.input.height));
-  r.with("input", "resize", [&](const std::string& v) { p.input.resize = parse_resize_filter(v); });
-  r.with("input", "mean", [&](const std::string& v) { p.input.mean = parse_triple(v, false); });
-  r.with("input", "std", [&](const std::string& v) { p.input.std = parse_triple(v, true); });
+  in.with("resize", [&](const std::string& v) { p.input.resize = parse_resize_filter(v); });
+  in.with("mean", [&](const std::string& v) { p.input.mean = parse_triple(v, false); });
+  in.with("std", [&](const std::string& v) { p.input.std = parse_triple(v, true); });
 
   // [tiling]
-  r.only_keys("tiling", {"levels", "overlap", "merge", "blend"});
-  r.with("tiling", "levels", [&](const std::string& v) { p.tiling.levels = parse_levels(v); });
-  p.tiling.overlap = r.number("tiling", "overlap", p.tiling.overlap, 0.0, 0.5, true);
-  r.with("tiling", "merge", [&](const std::string& v) { p.tiling.merge = parse_merge_mode(v); });
-  r.with("tiling", "blend", [&](const std::string& v) { p.tiling.blend = parse_blend_mode(v); });
+  const ProfileGroup tiling = group("tiling");
+  tiling.only_keys({"levels", "overlap", "merge", "blend"});
+  tiling.with("levels", [&](const std::string& v) { p.tiling.levels = parse_levels(v); });
+  p.tiling.overlap = tiling.number("overlap", p.tiling.overlap, 0.0, 0.5, Bound::HighOpen);
+  tiling.with("merge", [&](const std::string& v) { p.tiling.merge = parse_merge_mode(v); });
+  tiling.with("blend", [&](const std::string& v) { p.tiling.blend = parse_blend_mode(v); });
   if (p.tiling.blend == BlendMode::Hann && p.tiling.merge != MergeMode::Mean)
-    r.fail("tiling", "blend", "blend = hann needs merge = mean (it weights overlapping tiles)");
+    tiling.fail("blend", "blend = hann needs merge = mean (it weights overlapping tiles)");
 
   // [threshold]: 'default' plus one key per named split.
-  for (const auto& k : r.keys("threshold")) {
-    if (!is_split_name(k)) r.fail("threshold", k, "bad split name; use letters, digits, '_' or '-'");
-    double t = r.number("threshold", k, 0.0, -1e9, 1e9);
+  const ProfileGroup thr = group("threshold");
+  for (const auto& k : thr.keys()) {
+    if (!is_split_name(k)) thr.fail(k, "bad split name; use letters, digits, '_' or '-'");
+    double t = thr.number(k, 0.0, -1e9, 1e9);
     if (k == "default") p.threshold = t;
     else p.split_thresholds[k] = t;
   }
 
   // [postproc] then [postproc.<split>] overriding it key by key.
-  p.post = read_post(r, "postproc", PostprocSpec{});
+  p.post = read_post(group("postproc"), PostprocSpec{});
   for (const auto& g : group_names)
-    if (g.rfind("postproc.", 0) == 0) p.split_post[g.substr(9)] = read_post(r, g, p.post);
+    if (g.rfind("postproc.", 0) == 0) p.split_post[g.substr(9)] = read_post(group(g), p.post);
 
   // [overlay]
-  r.only_keys("overlay", {"opacity", "colormap", "heatmap", "heatmap_floor", "contours", "boxes", "label"});
-  p.overlay.opacity = r.number("overlay", "opacity", p.overlay.opacity, 0.0, 1.0);
-  r.with("overlay", "colormap", [&](const std::string& v) {
+  const ProfileGroup ov = group("overlay");
+  ov.only_keys({"opacity", "colormap", "heatmap", "heatmap_floor", "contours", "boxes", "label"});
+  p.overlay.opacity = ov.number("opacity", p.overlay.opacity, 0.0, 1.0);
+  ov.with("colormap", [&](const std::string& v) {
     colormap_id(v);
     p.overlay.colormap = lower(v);
   });
-  p.overlay.heatmap = r.boolean("overlay", "heatmap", p.overlay.heatmap);
-  r.with("overlay", "heatmap_floor",
-         [&](const std::string& v) { p.overlay.heatmap_floor = Reader::parse_number(v, 0.0, 1e9, false); });
-  p.overlay.contours = r.boolean("overlay", "contours", p.overlay.contours);
-  p.overlay.boxes = r.boolean("overlay", "boxes", p.overlay.boxes);
-  p.overlay.label = r.boolean("overlay", "label", p.overlay.label);
+  p.overlay.heatmap = ov.boolean("heatmap", p.overlay.heatmap);
+  ov.with("heatmap_floor",
+         [&](const std::string& v) { p.overlay.heatmap_floor = ProfileGroup::parse_number(v, 0.0, 1e9); });
+  p.overlay.contours = ov.boolean("contours", p.overlay.contours);
+  p.overlay.boxes = ov.boolean("boxes", p.overlay.boxes);
+  p.overlay.label = ov.boolean("label", p.overlay.label);
 
   // Method groups: kept raw, the backends validate them.
   for (const char* g : {"inpformer", "cpr", "train"}) {
-    for (const auto& k : r.keys(g)) p.method_groups[g][k] = r.raw(g, k);
+    const ProfileGroup mg = group(g);
+    for (const auto& k : mg.keys()) p.method_groups[g][k] = *mg.find(k);
   }
   return p;
 }
