@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "data/image_list.h"
 
 namespace advad::cpr {
 
@@ -41,16 +42,10 @@ std::vector<std::string> list_training_images(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(dir + ": training image folder does not exist");
   std::vector<std::string> out;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); ++it) {
-    if (!it->is_regular_file()) continue;
-    std::string ext = it->path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" || ext == ".tiff")
-      out.push_back(fs::relative(it->path(), dir).generic_string());
-  }
-  if (ec) throw InputError(dir + ": cannot list the folder (" + ec.message() + ")");
-  if (out.empty()) throw InputError(dir + ": no training images (png, jpg, bmp, tif) found; CPR needs at least one");
-  std::sort(out.begin(), out.end());
+  for (const auto& p : list_images(dir, {/*recursive=*/true, {}}))  // sorted by relative path
+    out.push_back(p.lexically_relative(dir).generic_string());
+  if (out.empty())
+    throw InputError(dir + ": no training images (png, jpg, bmp, tif, webp) found; CPR needs at least one");
   return out;
 }
 

@@ -24,9 +24,10 @@ torch::Tensor load_cpr_input(const std::string& path, int64_t h, int64_t w,
                              const std::array<float, 3>& mean = kImageNetMean,
                              const std::array<float, 3>& std = kImageNetStd);
 
-// Image files (png, jpg, jpeg, bmp, tif, tiff) under dir, recursively, as
-// paths relative to dir sorted like Python's sorted() (byte order). Throws
-// InputError when dir is missing or holds no image.
+// Image files under dir, recursively (data/image_list.h's rule: png, jpg,
+// jpeg, bmp, tif, tiff, webp; hidden names skipped), as paths relative to dir
+// sorted like Python's sorted() (byte order). Throws InputError when dir is
+// missing or holds no image, or for a dangling link named like an image.
 std::vector<std::string> list_training_images(const std::string& dir);
 
 }  // namespace advad::cpr

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "cpr/cpr_synth.h"
+#include "data/image_list.h"
 
 namespace advad::cpr {
 namespace fs = std::filesystem;
@@ -16,11 +17,6 @@ namespace {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-bool is_image(const fs::path& p) {
-  static const std::set<std::string> ext = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"};
-  return ext.count(lower(p.extension().string())) != 0;
 }
 
 bool ends_with(const std::string& s, const std::string& tail) {
@@ -72,14 +68,17 @@ cv::Mat read_patch(const fs::path& file) {
   return bgra;
 }
 
-std::vector<fs::path> sorted_entries(const fs::path& dir, bool recursive) {
+// The visible sub-folders of dir (links to folders included), sorted by name.
+std::vector<fs::path> sorted_subfolders(const fs::path& dir) {
   std::vector<fs::path> out;
-  if (recursive) {
-    for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink))
-      out.push_back(e.path());
-  } else {
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code sec;
+    if (!name.empty() && name[0] != '.' && fs::is_directory(it->path(), sec)) out.push_back(it->path());
   }
+  if (ec) throw InputError("cannot list the defects folder '" + dir.string() + "': " + ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -90,8 +89,7 @@ SynthSources load_synth_sources(const SynthSettings& settings) {
   SynthSources src;
   if (!settings.textures.empty()) {
     require_dir(settings.textures, "textures");
-    for (const auto& p : sorted_entries(settings.textures, true)) {
-      if (!fs::is_regular_file(p) || !is_image(p)) continue;
+    for (const auto& p : list_images(settings.textures, {/*recursive=*/true, {}})) {
       cv::Mat img = cv::imread(p.string(), cv::IMREAD_COLOR);
       if (img.empty()) throw InputError("texture image '" + p.string() + "' cannot be read as an image");
       // Textures are only ever used at the synthesis size: keep them at it.
@@ -105,12 +103,10 @@ SynthSources load_synth_sources(const SynthSettings& settings) {
   if (!settings.defects.empty()) {
     require_dir(settings.defects, "defects");
     std::set<std::string> names;
-    for (const auto& sub : sorted_entries(settings.defects, false)) {
-      if (!fs::is_directory(sub)) continue;
+    for (const auto& sub : sorted_subfolders(settings.defects)) {
       DefectLibrary lib;
       lib.name = sub.filename().string();
-      for (const auto& f : sorted_entries(sub, false)) {
-        if (!fs::is_regular_file(f) || lower(f.extension().string()) != ".png") continue;
+      for (const auto& f : list_images(sub, {/*recursive=*/false, {".png"}})) {
         if (ends_with(lower(f.stem().string()), "_mask")) continue;  // a patch's mask, read with the patch
         lib.patches.push_back({read_patch(f)});
       }

@@ -1,19 +1,14 @@
 #include "data/dataset.h"
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 
 #include "core/error.h"
+#include "data/image_list.h"
 
 namespace advad {
 namespace fs = std::filesystem;
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -26,14 +21,8 @@ void require_dir(const fs::path& p, const std::string& what) {
   if (!fs::is_directory(p)) throw InputError(what + " " + p.string() + " is not a folder");
 }
 
-// Image files directly inside dir, sorted by name.
-std::vector<fs::path> images_in(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && is_image_file(e.path().string())) out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+// Image files directly inside dir, sorted by name (data/image_list.h's rule).
+std::vector<fs::path> images_in(const fs::path& dir) { return list_images(dir); }
 
 // Sub-folders of dir, sorted by name.
 std::vector<std::string> subdirs_of(const fs::path& dir) {
@@ -73,10 +62,7 @@ void add_folder(SplitListing& out, const fs::path& dir, const std::string& rel_p
 
 std::string to_string(DatasetLayout layout) { return layout == DatasetLayout::MvtecAD2 ? "mvtec_ad2" : "mvtec_ad"; }
 
-bool is_image_file(const std::string& path) {
-  const std::string e = lower(fs::path(path).extension().string());
-  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp" || e == ".tif" || e == ".tiff";
-}
+bool is_image_file(const std::string& path) { return has_image_extension(path); }
 
 size_t SplitListing::count_anomalous() const {
   return static_cast<size_t>(std::count_if(samples.begin(), samples.end(), [](const Sample& s) { return s.labelled && s.anomalous; }));

@@ -51,7 +51,7 @@ std::vector<std::string> splits_of(DatasetLayout layout);
 // an anomalous image without its ground-truth mask.
 SplitListing list_split(const std::string& root, const std::string& category, const std::string& split);
 
-// True for the image file extensions datasets use (.png .jpg .jpeg .bmp .tif .tiff).
+// True for the image file extensions (data/image_list.h: .png .jpg .jpeg .bmp .tif .tiff .webp, any case).
 bool is_image_file(const std::string& path);
 
 }  // namespace advad

@@ -9,6 +9,7 @@
 #include "core/tile_layout.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
+#include "data/image_list.h"
 
 namespace fs = std::filesystem;
 
@@ -26,13 +27,11 @@ std::vector<std::string> list_train_images(const std::string& folder) {
                      " is not a folder; [train] data must name a category folder in MVTec AD 2 or MVTec AD "
                      "layout (<category>/train/good/*.png) or a folder of defect-free images");
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file() && is_image_file(e.path().string())) out.push_back(e.path().string());
-  if (ec) throw InputError("training data: cannot list " + dir.string() + ": " + ec.message());
-  std::sort(out.begin(), out.end());
+  for (const auto& p : list_images(dir)) out.push_back(p.string());  // data/image_list.h's rule, sorted
   if (out.empty())
     throw InputError("training data: " + dir.string() +
-                     " holds no image (.png .jpg .jpeg .bmp .tif .tiff); put the defect-free training images there");
+                     " holds no image (.png .jpg .jpeg .bmp .tif .tiff .webp); put the defect-free training "
+                     "images there");
   return out;
 }
 

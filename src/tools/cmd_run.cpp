@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
+#include "data/image_list.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/gst_plugin.h"
@@ -33,16 +34,8 @@ namespace advad::tools {
 namespace {
 
 std::vector<fs::path> image_files(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    std::string ext = e.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" ||
-                                ext == ".tiff"))
-      files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError("image folder '" + dir.string() + "' holds no .png/.jpg/.bmp/.tif files");
+  std::vector<fs::path> files = list_images(dir);  // data/image_list.h's rule, sorted by name
+  if (files.empty()) throw InputError("image folder '" + dir.string() + "' holds no .png/.jpg/.bmp/.tif/.webp files");
   return files;
 }
 
