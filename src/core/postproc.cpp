@@ -227,8 +227,12 @@ std::vector<Region> find_regions(const cv::Mat& mask, const cv::Mat& map) {
 Detection postprocess(const cv::Mat& map, float frame_score, double threshold, const PostprocSpec& spec,
                       const cv::Mat& frame_rgb) {
   if (map.empty() || map.type() != CV_32FC1) throw InputError("postprocess: map must be a non-empty CV_32F image");
-  cv::Mat m = map;
+  // A new buffer for the blur: `cv::Mat m = map` would share map's pixels and
+  // GaussianBlur would then overwrite the caller's map (a shared, immutable
+  // result in the elements).
+  cv::Mat m;
   if (spec.blur_ksize > 0) cv::GaussianBlur(map, m, cv::Size(spec.blur_ksize, spec.blur_ksize), spec.blur_sigma);
+  else m = map;
   cv::Mat mask = threshold_map(m, threshold);
   if (spec.foreground_gate) {
     if (frame_rgb.empty())

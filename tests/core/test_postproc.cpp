@@ -217,6 +217,16 @@ TEST(Postproc, BlurBeforeThreshold) {
   spec.blur_ksize = 5;
   spec.blur_sigma = 4;
   EXPECT_EQ(white(postprocess(map, 1.f, 0.5, spec).mask), 0);  // a lone spike is smoothed away
+  // The caller's map is left as it was (it is shared between elements and the overlay), so a
+  // second call blurs the original again and gives the same answer.
+  EXPECT_EQ(map.at<float>(10, 10), 1.0f);
+  EXPECT_EQ(cv::countNonZero(map), 1);
+  spec.blur_sigma = 0.5;  // a narrow blur keeps the spike above 0.5
+  const Detection first = postprocess(map, 1.f, 0.5, spec);
+  const Detection second = postprocess(map, 1.f, 0.5, spec);
+  EXPECT_EQ(white(first.mask), 1);
+  EXPECT_EQ(first.score, second.score);
+  EXPECT_EQ(white(second.mask), 1);
 }
 
 TEST(Postprocess, ScoreIsOnTheThresholdScaleAndTheMethodScoreStaysApart) {
