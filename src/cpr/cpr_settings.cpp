@@ -1,43 +1,12 @@
 #include "cpr/cpr_settings.h"
 
-#include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/profile_reader.h"
 
 namespace advad::cpr {
-namespace {
-
-[[noreturn]] void bad(const Profile& p, const std::string& key, const std::string& value, const std::string& accepted) {
-  throw ProfileError((p.path.empty() ? std::string("<profile>") : p.path) + ": [cpr] " + key + " = '" + value +
-                     "' is invalid; accepted: " + accepted);
-}
-
-int parse_int(const Profile& p, const std::string& key, const std::string& v, int lo, int hi,
-              const std::string& accepted) {
-  try {
-    size_t used = 0;
-    const long x = std::stol(v, &used);
-    if (used != v.size() || x < lo || x > hi) bad(p, key, v, accepted);
-    return static_cast<int>(x);
-  } catch (const std::logic_error&) {
-    bad(p, key, v, accepted);
-  }
-}
-
-bool parse_switch(const Profile& p, const std::string& key, const std::string& v) {
-  if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
-  if (v == "off" || v == "false" || v == "no" || v == "0") return false;
-  bad(p, key, v, "on | off");
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
-
-}  // namespace
 
 const std::vector<std::string>& cpr_setting_keys() {
   static const std::vector<std::string> keys = {"k",     "region_sizes", "foreground", "top_t",
@@ -48,54 +17,31 @@ const std::vector<std::string>& cpr_setting_keys() {
 
 CprSettings parse_cpr_settings(const Profile& p) {
   CprSettings s;
-  auto it = p.method_groups.find("cpr");
-  if (it == p.method_groups.end()) return s;
-  for (const auto& [key, raw] : it->second) {
-    const std::string v = trim(raw);
-    if (key == "k") {
-      s.k = parse_int(p, key, v, 1, 100000, "an integer >= 1 (training images retrieved per query)");
-    } else if (key == "region_sizes") {
-      std::stringstream ss(v);
-      std::string item;
-      std::vector<int> r;
-      while (std::getline(ss, item, ',')) r.push_back(parse_int(p, key, trim(item), 1, 99, "two odd integers, e.g. 3,1"));
-      if (r.size() != 2 || r[0] % 2 == 0 || r[1] % 2 == 0) bad(p, key, v, "two odd integers (stride 4, stride 8), e.g. 3,1");
-      s.region_sizes = {r[0], r[1]};
-    } else if (key == "foreground") {
-      s.foreground = parse_switch(p, key, v);
-    } else if (key == "top_t") {
-      s.top_t = parse_int(p, key, v, 1, 1 << 30, "an integer >= 1 (pixels summed for the image score)");
-    } else if (key == "blur") {
-      s.blur = parse_switch(p, key, v);
-    } else if (key == "blur_ksize") {
-      s.blur_ksize = parse_int(p, key, v, 1, 999, "an odd integer >= 1");
-      if (s.blur_ksize % 2 == 0) bad(p, key, v, "an odd integer >= 1");
-    } else if (key == "blur_sigma") {
-      try {
-        size_t used = 0;
-        s.blur_sigma = std::stod(v, &used);
-        if (used != v.size() || !(s.blur_sigma > 0)) bad(p, key, v, "a number > 0");
-      } catch (const std::logic_error&) {
-        bad(p, key, v, "a number > 0");
-      }
-    } else if (key == "backbone_weights") {
-      namespace fs = std::filesystem;
-      if (!v.empty()) {
-        fs::path path(v);
-        if (path.is_relative() && !p.path.empty()) path = fs::path(p.path).parent_path() / path;
-        s.backbone_weights = path.lexically_normal().string();
-      }
-    } else if (key == "bank_dtype") {
-      if (v == "fp32") s.bank_dtype = torch::kFloat;
-      else if (v == "fp16") s.bank_dtype = torch::kHalf;
-      else bad(p, key, v, "fp32 | fp16");
-    } else {
-      std::string accepted;
-      for (const auto& k : cpr_setting_keys()) accepted += (accepted.empty() ? "" : ", ") + k;
-      throw ProfileError((p.path.empty() ? std::string("<profile>") : p.path) + ": [cpr] unknown key '" + key +
-                         "'; accepted keys: " + accepted);
+  const ProfileGroup g = ProfileGroup::of(p, "cpr");
+  g.only_keys(cpr_setting_keys());
+  s.k = g.integer("k", s.k, 1, 100000);
+  g.with("region_sizes", [&](const std::string& v) {
+    const std::string accepted = "bad value '" + v + "'; accepted: two odd integers 1..99 (stride 4, stride 8), e.g. 3,1";
+    std::stringstream ss(v);
+    std::vector<int> r;
+    try {
+      for (std::string item; std::getline(ss, item, ',');)
+        r.push_back(static_cast<int>(ProfileGroup::parse_integer(ProfileGroup::trim(item), 1, 99)));
+    } catch (const ProfileError&) {
+      throw ProfileError(accepted);
     }
-  }
+    if (r.size() != 2 || r[0] % 2 == 0 || r[1] % 2 == 0) throw ProfileError(accepted);
+    s.region_sizes = {r[0], r[1]};
+  });
+  s.foreground = g.boolean("foreground", s.foreground);
+  s.top_t = g.integer("top_t", s.top_t, 1, 1 << 30);
+  s.blur = g.boolean("blur", s.blur);
+  s.blur_ksize = g.integer("blur_ksize", s.blur_ksize, 1, 999);
+  if (s.blur_ksize % 2 == 0)
+    g.fail("blur_ksize", "bad value '" + g.string("blur_ksize") + "'; accepted: an odd integer 1..999");
+  s.blur_sigma = g.number("blur_sigma", s.blur_sigma, 0.0, std::numeric_limits<double>::infinity(), Bound::LowOpen);
+  if (const std::string w = g.path("backbone_weights"); !w.empty()) s.backbone_weights = w;
+  s.bank_dtype = g.choice<torch::ScalarType>("bank_dtype", s.bank_dtype, {{"fp32", torch::kFloat}, {"fp16", torch::kHalf}});
   return s;
 }
 

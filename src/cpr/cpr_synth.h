@@ -44,7 +44,8 @@ struct SynthSettings {
 const std::vector<std::string>& synth_setting_keys();
 
 // From profile.method_groups["train"] with overrides on top; settings.object
-// from [cpr] foreground. Relative folders resolve against the profile's folder.
+// from [cpr] foreground. Relative folders: a profile value against the profile's
+// folder, an override (command line) against the working directory.
 // ProfileError naming file, [train], key, bad value and what is accepted
 // (cutpaste/both without defects is an error).
 SynthSettings parse_synth_settings(const Profile& profile, const std::map<std::string, std::string>& overrides = {});

@@ -20,6 +20,9 @@
 //   checkpoint_every  checkpoint every N steps, 0 = never                  [500]
 //   plus the synthesis keys of cpr_synth.h (synth, synth_size, anomaly_ratio, textures, defects,
 //   defect_scales), validated by parse_synth_settings.
+// Paths (data, backbone_weights, init, textures, defects): relative ones in the profile
+// resolve against the profile's folder, those given on the command line against the
+// working directory (core/profile_reader.h).
 #pragma once
 #include <cstdint>
 #include <map>

@@ -269,6 +269,38 @@ TEST(CprTrainSettingsTest, DefaultsOverridesAndErrors) {
   expect_error<ProfileError>([&] { settings_of(bad); }, {"lerning_rate", "[train]", "accepted keys"});
 }
 
+// The path rule (the same as INP-Former's): [train] paths are relative to the
+// profile's folder, the command line's (flags, --set) to the working directory,
+// for every path key: data, backbone_weights, init, textures, defects.
+TEST(CprTrainSettingsTest, ProfilePathsFromItsFolderCommandLinePathsFromWorkingDirectory) {
+  advad::test::TempDir d("cpr_paths");
+  const std::string ini = d.write("cat.ini",
+                                  "[profile]\nmethod = cpr\nmodel = pkg\n\n[train]\ndata = imgs\n"
+                                  "backbone_weights = w/densenet201.pth\ninit = w/init.pth\nsynth = cutpaste\n"
+                                  "textures = tex\ndefects = lib\n");
+  const fs::path dir = fs::absolute(d.path()).lexically_normal();
+  CprTrainSettings s = settings_of(ini);
+  EXPECT_EQ(s.data, (dir / "imgs").string());
+  EXPECT_EQ(s.backbone_weights, (dir / "w/densenet201.pth").string());
+  EXPECT_EQ(s.init, (dir / "w/init.pth").string());
+  EXPECT_EQ(s.synth.textures, (dir / "tex").string());
+  EXPECT_EQ(s.synth.defects, (dir / "lib").string());
+
+  const fs::path cwd = fs::current_path();
+  ASSERT_NE(cwd.lexically_normal(), dir);
+  auto here = [&](const char* rel) { return (cwd / rel).lexically_normal().string(); };
+  s = settings_of(ini, {{"data", "c/imgs"}, {"backbone_weights", "c/d.pth"}, {"init", "c/i.pth"},
+                        {"textures", "c/tex"}, {"defects", "c/lib"}});
+  EXPECT_EQ(s.data, here("c/imgs"));
+  EXPECT_EQ(s.backbone_weights, here("c/d.pth"));
+  EXPECT_EQ(s.init, here("c/i.pth"));
+  EXPECT_EQ(s.synth.textures, here("c/tex"));
+  EXPECT_EQ(s.synth.defects, here("c/lib"));
+  // Absolute paths are kept (normalised) wherever they come from.
+  s = settings_of(ini, {{"textures", "/abs/x/../tex"}});
+  EXPECT_EQ(s.synth.textures, "/abs/tex");
+}
+
 // ---- augmentation ----
 
 TEST(CprTrainAugment, DeterministicAndAboutThirtyPercent) {

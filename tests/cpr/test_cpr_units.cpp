@@ -289,10 +289,10 @@ TEST(CprSettings, DefaultsAndValidValues) {
 
 TEST(CprSettings, BadValuesNameFileKeyAndAcceptedValues) {
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
-      {"k", "0", "integer >= 1"},         {"k", "ten", "integer >= 1"},
+      {"k", "0", "integer 1..100000"},    {"k", "ten", "integer 1..100000"},
       {"region_sizes", "2,1", "odd"},     {"region_sizes", "3", "two odd"},
       {"foreground", "maybe", "on | off"}, {"bank_dtype", "int8", "fp32 | fp16"},
-      {"top_t", "-5", ">= 1"},            {"blur_ksize", "32", "odd"},
+      {"top_t", "-5", "integer 1..1073741824"},            {"blur_ksize", "32", "odd"},
       {"blur_sigma", "0", "> 0"},         {"colour", "red", "accepted keys"}};
   for (const auto& [key, value, accepted] : cases) {
     Profile p;
