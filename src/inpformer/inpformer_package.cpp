@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/profile_reader.h"
 #include "data/package_paths.h"
 #include "inpformer/inpformer_weights.h"
 #include "io/state_dict.h"
@@ -24,106 +25,61 @@ std::string join(const std::vector<int>& v, const char* sep = ",") {
   return s;
 }
 
-struct GroupReader {
-  const std::string& file;
-  [[noreturn]] void fail(const std::string& key, const std::string& msg) const {
-    throw ProfileError(file + ": [inpformer] " + key + ": " + msg);
-  }
-  int integer(const std::string& key, const std::string& v, int lo, int hi) const {
-    try {
-      size_t pos = 0;
-      int x = std::stoi(v, &pos);
-      if (pos != v.size()) throw std::invalid_argument(v);
-      if (x < lo || x > hi) fail(key, "value " + v + " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-      return x;
-    } catch (const std::logic_error&) {
-      fail(key, "'" + v + "' is not an integer");
-    }
-  }
-  std::vector<int> list(const std::string& key, const std::string& v) const {
-    std::vector<int> r;
-    std::stringstream ss(v);
-    for (std::string tok; std::getline(ss, tok, ',');) {
-      tok.erase(0, tok.find_first_not_of(" \t"));
-      tok.erase(tok.find_last_not_of(" \t") + 1);
-      r.push_back(integer(key, tok, 0, 1000));
-    }
-    if (r.empty()) fail(key, "empty list; give comma-separated integers");
-    return r;
-  }
-};
+// Comma-separated integers 0..1000 (taps, one group of `groups`).
+std::vector<int> int_list(const std::string& v) {
+  std::vector<int> r;
+  std::stringstream ss(v);
+  for (std::string tok; std::getline(ss, tok, ',');)
+    r.push_back(static_cast<int>(ProfileGroup::parse_integer(ProfileGroup::trim(tok), 0, 1000)));
+  if (r.empty()) throw ProfileError("empty list; accepted: comma-separated integers 0..1000");
+  return r;
+}
 
 }  // namespace
 
 InpFormerSpec parse_inpformer_group(const std::map<std::string, std::string>& group, const std::string& file,
                                     int crop, InpFormerConfig base, const MapSettings* base_map) {
-  GroupReader r{file};
-  for (const auto& [k, v] : group)
-    if (std::find(kKeys.begin(), kKeys.end(), k) == kKeys.end()) {
-      std::string acc;
-      for (auto& a : kKeys) acc += (acc.empty() ? "" : ", ") + a;
-      r.fail(k, "unknown key; accepted keys: " + acc);
-    }
-  auto get = [&](const std::string& k) -> const std::string* {
-    auto it = group.find(k);
-    return it == group.end() ? nullptr : &it->second;
-  };
+  const ProfileGroup r(file, "inpformer", group);
+  r.only_keys(kKeys);
   InpFormerSpec s;
   s.cfg = base;
   if (base_map) s.map = *base_map;
   else s.map.path = crop > 0 ? MapPath::Official : MapPath::Seed;
   // Architecture keys must agree with the base (the weights' shapes).
-  auto arch = [&](const std::string& key, int& field, int lo) {
-    if (auto v = get(key)) {
-      int x = r.integer(key, *v, lo, 100000);
+  auto arch = [&](const std::string& key, int& field, int lo, int hi, const char* unit) {
+    r.with(key, [&](const std::string& v) {
+      const long x = ProfileGroup::parse_integer(v, lo, hi);
       if (x != field)
-        r.fail(key, std::to_string(x) + " does not match the weights, which have " + std::to_string(field));
-    }
+        throw ProfileError(std::to_string(x) + " does not match the weights, which have " + std::to_string(field) + unit);
+    });
   };
-  if (auto v = get("encoder")) {
-    if (*v != "custom") {
-      InpFormerConfig p;
-      try {
-        p = preset_config(*v, base.registers);
-      } catch (const ModelError&) {
-        r.fail("encoder", "'" + *v + "' is not one of vit_small, vit_base, vit_large, vit_giant, custom");
-      }
-      if (p.embed_dim != base.embed_dim || p.heads != base.heads || p.depth < base.depth)
-        r.fail("encoder", *v + " does not match the weights (" + base.describe() + ")");
-    }
-  }
-  arch("embed_dim", s.cfg.embed_dim, 1);
-  arch("heads", s.cfg.heads, 1);
-  arch("registers", s.cfg.registers, 0);
-  arch("inps", s.cfg.n_inps, 1);
-  arch("decoder_blocks", s.cfg.n_decoder, 1);
-  if (auto v = get("depth")) {
-    int x = r.integer("depth", *v, 1, 1000);
-    if (x != s.cfg.depth) r.fail("depth", *v + " does not match the weights, which have " + std::to_string(s.cfg.depth) + " blocks");
-  }
-  if (auto v = get("taps")) s.cfg.taps = r.list("taps", *v);
-  if (auto v = get("groups")) {
-    std::vector<std::vector<int>> gs;
-    std::stringstream ss(*v);
-    for (std::string g; std::getline(ss, g, ';');) gs.push_back(r.list("groups", g));
-    s.cfg.enc_groups = s.cfg.dec_groups = gs;
-  }
-  if (auto v = get("map_path")) {
-    if (*v == "official") s.map.path = MapPath::Official;
-    else if (*v == "seed") s.map.path = MapPath::Seed;
-    else r.fail("map_path", "'" + *v + "' is not one of official, seed");
-  }
-  if (auto v = get("map_size")) s.map.map_size = r.integer("map_size", *v, 8, 8192);
-  if (auto v = get("score_ratio")) {
+  r.with("encoder", [&](const std::string& v) {
+    if (v == "custom") return;
+    InpFormerConfig p;
     try {
-      size_t pos = 0;
-      s.map.score_ratio = std::stod(*v, &pos);
-      if (pos != v->size()) throw std::invalid_argument(*v);
-    } catch (const std::logic_error&) {
-      r.fail("score_ratio", "'" + *v + "' is not a number");
+      p = preset_config(v, base.registers);
+    } catch (const ModelError&) {
+      throw ProfileError("bad value '" + v + "'; accepted: vit_small | vit_base | vit_large | vit_giant | custom");
     }
-    if (!(s.map.score_ratio > 0 && s.map.score_ratio <= 1)) r.fail("score_ratio", *v + " outside (0, 1]");
-  }
+    if (p.embed_dim != base.embed_dim || p.heads != base.heads || p.depth < base.depth)
+      throw ProfileError(v + " does not match the weights (" + base.describe() + ")");
+  });
+  arch("embed_dim", s.cfg.embed_dim, 1, 100000, "");
+  arch("heads", s.cfg.heads, 1, 100000, "");
+  arch("registers", s.cfg.registers, 0, 100000, "");
+  arch("inps", s.cfg.n_inps, 1, 100000, "");
+  arch("decoder_blocks", s.cfg.n_decoder, 1, 100000, "");
+  arch("depth", s.cfg.depth, 1, 1000, " blocks");
+  r.with("taps", [&](const std::string& v) { s.cfg.taps = int_list(v); });
+  r.with("groups", [&](const std::string& v) {
+    std::vector<std::vector<int>> gs;
+    std::stringstream ss(v);
+    for (std::string g; std::getline(ss, g, ';');) gs.push_back(int_list(g));
+    s.cfg.enc_groups = s.cfg.dec_groups = gs;
+  });
+  s.map.path = r.choice("map_path", s.map.path, {{"official", MapPath::Official}, {"seed", MapPath::Seed}});
+  s.map.map_size = r.integer("map_size", s.map.map_size, 8, 8192);
+  s.map.score_ratio = r.number("score_ratio", s.map.score_ratio, 0.0, 1.0, Bound::LowOpen);
   try {
     s.cfg.validate();
   } catch (const ModelError& e) {

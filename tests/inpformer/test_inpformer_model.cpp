@@ -118,7 +118,7 @@ TEST(InpFormerModel, ProfileKeysAreValidated) {
   std::string p2 = write_profile("wrong_encoder", w, 392, "[inpformer]\nencoder = vit_base\n");
   expect_error<ProfileError>([&] { make(p2); }, {"wrong_encoder.ini", "encoder", "vit_base", "does not match"});
   std::string p3 = write_profile("bad_path", w, 392, "[inpformer]\nmap_path = fancy\n");
-  expect_error<ProfileError>([&] { make(p3); }, {"map_path", "fancy", "official, seed"});
+  expect_error<ProfileError>([&] { make(p3); }, {"map_path", "fancy", "official | seed"});
   std::string p4 = write_profile("bad_taps", w, 392, "[inpformer]\ntaps = 2,x\n");
   expect_error<ProfileError>([&] { make(p4); }, {"taps", "'x'"});
   std::string p5 = write_profile("tap_range", w, 392, "[inpformer]\ntaps = 2,3,40\n");

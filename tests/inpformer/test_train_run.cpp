@@ -192,6 +192,26 @@ TEST(TrainData, ErrorsNameTheFolderOrFile) {
 
 // ---- settings ----
 
+// The path rule (the same as CPR's): [train] paths relative to the profile's
+// folder, command-line ones relative to the working directory.
+TEST(TrainSettingsTest, ProfilePathsFromItsFolderCommandLinePathsFromWorkingDirectory) {
+  advad::test::TempDir d("inp_paths");
+  const std::string ini = d.write("cat.ini",
+                                  "[profile]\nmethod = inpformer\nmodel = pkg\n\n[train]\ndata = imgs\n"
+                                  "encoder_weights = w/dinov2.pth\n");
+  const fs::path dir = fs::absolute(d.path()).lexically_normal();
+  TrainSettings s = parse_train_settings(load_profile(ini, false));
+  EXPECT_EQ(s.data, (dir / "imgs").string());
+  EXPECT_EQ(s.encoder_weights, (dir / "w/dinov2.pth").string());
+  const fs::path cwd = fs::current_path();
+  ASSERT_NE(cwd.lexically_normal(), dir);
+  s = parse_train_settings(load_profile(ini, false), {{"data", "c/imgs"}, {"encoder_weights", "c/d.pth"}});
+  EXPECT_EQ(s.data, (cwd / "c/imgs").lexically_normal().string());
+  EXPECT_EQ(s.encoder_weights, (cwd / "c/d.pth").lexically_normal().string());
+  expect_error<ProfileError>([&] { parse_train_settings(load_profile(ini, false), {{"lr", "0"}}); },
+                             {"command line --lr ([train] lr): value 0 out of range; accepted: 0 < value <= 10"});
+}
+
 TEST(TrainSettingsTest, DefaultsOverridesAndErrors) {
   const auto data = write_images(tmp("set/imgs"), 1, 32, 32);
   const auto ini = write_profile(tmp("set"), data, 28, "grids = 2x2;4x4\nhflip = true\n");
