@@ -34,32 +34,52 @@ cv::Mat advad_frame_mat(GstVideoFrame* frame) {
                  GST_VIDEO_FRAME_PLANE_DATA(frame, 0), static_cast<size_t>(GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0)));
 }
 
-std::shared_ptr<const advad::Profile> advad_load_profile(GstElement* element, const std::string& path,
-                                                         bool check_model_file) {
+void advad_install_profile_property(GObjectClass* klass, guint id, const char* blurb, GParamFlags flags) {
+  g_object_class_install_property(klass, id, g_param_spec_string("profile", "Profile", blurb, "", flags));
+}
+
+const char* const ADVAD_PROFILE_FIX_HINT = "Fix the profile file named above (see the README's 'Profile format').";
+
+bool advad_profile_file(const std::string& path, std::string* ini, std::string* error, std::string* hint) {
   if (path.empty()) {
-    GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("No profile set."),
-                      ("Set the 'profile' property to a category profile (.ini) or a model package folder."));
-    return nullptr;
+    *error = "No profile set.";
+    *hint = "Set the 'profile' property to a category profile (.ini) or a model package folder.";
+    return false;
   }
-  std::string ini = path;
+  *ini = path;
   if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR)) {
     gchar* p = g_build_filename(path.c_str(), "profile.ini", nullptr);
-    ini = p;
+    *ini = p;
     g_free(p);
   }
-  if (!g_file_test(ini.c_str(), G_FILE_TEST_IS_REGULAR)) {
-    GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("Profile file '%s' does not exist.", ini.c_str()),
-                      ("Check the 'profile' property: it must name a readable .ini file or a model package folder "
-                       "holding profile.ini."));
+  if (!g_file_test(ini->c_str(), G_FILE_TEST_IS_REGULAR)) {
+    *error = "Profile file '" + *ini + "' does not exist.";
+    *hint = "Check the 'profile' property: it must name a readable .ini file or a model package folder holding "
+            "profile.ini.";
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const advad::Profile> advad_load_profile(GstElement* element, const std::string& path,
+                                                         bool check_model_file) {
+  std::string ini, error, hint;
+  if (!advad_profile_file(path, &ini, &error, &hint)) {
+    GST_ELEMENT_ERROR(element, RESOURCE, NOT_FOUND, ("%s", error.c_str()), ("%s", hint.c_str()));
     return nullptr;
   }
   try {
     return std::make_shared<const advad::Profile>(advad::load_profile(ini, check_model_file));
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(element, RESOURCE, SETTINGS, ("Cannot use profile '%s': %s", ini.c_str(), e.what()),
-                      ("Fix the profile file named above (see the README's 'Profile format')."));
+                      ("%s", ADVAD_PROFILE_FIX_HINT));
     return nullptr;
   }
+}
+
+std::string advad_value_string(const GValue* value) {
+  const gchar* s = g_value_get_string(value);
+  return s ? s : "";
 }
 
 static void warn_unsupported_caps(GstElement* element, GstCaps* offered, gboolean* warned) {

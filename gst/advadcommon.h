@@ -22,11 +22,25 @@ bool advad_pixel_format(GstVideoFormat format, advad::PixelFormat* out);
 // A cv::Mat over the mapped frame's pixels (no copy; valid while mapped).
 cv::Mat advad_frame_mat(GstVideoFrame* frame);
 
+// The `profile` property every element but advadoverlay has: a string,
+// nick "Profile", default "", with the element's own blurb and flags.
+void advad_install_profile_property(GObjectClass* klass, guint id, const char* blurb, GParamFlags flags);
+
+// The profile file a `profile` value names: <path>/profile.ini for a folder
+// (a model package), else path. False when path is empty or that file does
+// not exist, with the message and the hint an element posts for it.
+bool advad_profile_file(const std::string& path, std::string* ini, std::string* error, std::string* hint);
+// The hint posted with "Cannot use profile '<file>': <why>".
+extern const char* const ADVAD_PROFILE_FIX_HINT;
+
 // Loads `path`: a profile .ini, or a model package folder holding profile.ini.
 // On failure posts a RESOURCE error naming the file and what to do, and
 // returns null.
 std::shared_ptr<const advad::Profile> advad_load_profile(GstElement* element, const std::string& path,
                                                          bool check_model_file);
+
+// A string property's value; "" for NULL.
+std::string advad_value_string(const GValue* value);
 
 // When upstream offers only formats the element cannot take (a caps query
 // with such a filter, or such a CAPS event), posts one warning that names

@@ -1,5 +1,11 @@
 #include "advadenums.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/profile.h"
+
 GType gst_advad_precision_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
@@ -51,24 +57,46 @@ GType gst_advad_json_mode_get_type(void) {
   return type;
 }
 
-// The OpenCV colormaps a profile's [overlay] colormap key accepts.
-static const char* const kColormaps[] = {"jet",    "turbo", "inferno", "magma",  "plasma", "viridis", "cividis",
-                                         "hot",    "bone",  "parula",  "autumn", "winter", "rainbow", "ocean",
-                                         "summer", "spring", "cool",   "hsv",    "pink",   "twilight"};
-constexpr int kNumColormaps = sizeof(kColormaps) / sizeof(kColormaps[0]);
+// The colormaps are core's: advad::colormap_names(), what a profile's
+// [overlay] colormap key accepts. This list only fixes the enum's numbers (a
+// pipeline that sets colormap=3 keeps getting magma): core's names are
+// numbered in this order, one that core adds and this list lacks comes after
+// them, and a name core does not know is left out.
+static const char* const kColormapOrder[] = {"jet",    "turbo",  "inferno", "magma",  "plasma", "viridis", "cividis",
+                                             "hot",    "bone",   "parula",  "autumn", "winter", "rainbow", "ocean",
+                                             "summer", "spring", "cool",    "hsv",    "pink",   "twilight"};
+
+static const std::vector<std::string>& colormaps() {
+  static const std::vector<std::string> names = [] {
+    const std::vector<std::string>& core = advad::colormap_names();
+    auto known = [](const std::vector<std::string>& list, const std::string& n) {
+      return std::find(list.begin(), list.end(), n) != list.end();
+    };
+    std::vector<std::string> out;
+    for (const char* n : kColormapOrder)
+      if (known(core, n)) out.push_back(n);
+    for (const auto& n : core)
+      if (!known(out, n)) out.push_back(n);
+    return out;
+  }();
+  return names;
+}
 
 const char* gst_advad_colormap_nick(int value) {
-  return value >= 0 && value < kNumColormaps ? kColormaps[value] : nullptr;
+  const auto& names = colormaps();
+  return value >= 0 && value < static_cast<int>(names.size()) ? names[static_cast<size_t>(value)].c_str() : nullptr;
 }
 
 GType gst_advad_colormap_get_type(void) {
   static GType type = 0;
-  static GEnumValue values[kNumColormaps + 2];
   if (g_once_init_enter(&type)) {
-    values[0] = {GST_ADVAD_COLORMAP_PROFILE, "The profile's [overlay] colormap", "profile"};
-    for (int i = 0; i < kNumColormaps; ++i) values[i + 1] = {i, kColormaps[i], kColormaps[i]};
-    values[kNumColormaps + 1] = {0, nullptr, nullptr};
-    g_once_init_leave(&type, g_enum_register_static("GstAdvadColormap", values));
+    const auto& names = colormaps();
+    static std::vector<GEnumValue> values;  // registered once, lives as long as the type
+    values.push_back({GST_ADVAD_COLORMAP_PROFILE, "The profile's [overlay] colormap", "profile"});
+    for (size_t i = 0; i < names.size(); ++i)
+      values.push_back({static_cast<gint>(i), names[i].c_str(), names[i].c_str()});
+    values.push_back({0, nullptr, nullptr});
+    g_once_init_leave(&type, g_enum_register_static("GstAdvadColormap", values.data()));
   }
   return type;
 }

@@ -9,7 +9,8 @@
 // background and swaps it in between two frames. Models are shared between
 // elements of a process (engine/model_cache.h). Scoring runs on a worker
 // thread and frames leave from an output thread, in order: see
-// advadinfer_stream.cpp. This file maps properties, caps, events, queries.
+// advadinfer_stream.cpp; loading and swapping models: advadinfer_models.cpp.
+// This file maps properties, caps, events, queries.
 #include <gst/video/video.h>
 
 #include <cmath>
@@ -46,8 +47,6 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
 
-static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) ? g_value_get_string(v) : ""; }
-
 // "auto", "cpu", "cuda" or "cuda:N" (N a non-negative integer, nothing after it).
 static bool device_ok(const std::string& d) {
   if (d == "auto" || d == "cpu" || d == "cuda") return true;
@@ -63,7 +62,7 @@ static bool reject(GstAdvadInfer* self, GParamSpec* pspec, const GValue* value) 
   const char* name = pspec->name;
   switch (pspec->param_id) {
     case PROP_DEVICE: {
-      const std::string d = str_or_empty(value);
+      const std::string d = advad_value_string(value);
       if (d.empty() || device_ok(d)) return false;
       advad_reject_property(GST_ELEMENT(self), name, d, "auto, cpu, cuda or cuda:N (N = 0, 1, ...)");
       return true;
@@ -102,14 +101,14 @@ static void gst_advad_infer_set_property(GObject* object, guint id, const GValue
   InferSettings& s = self->st->settings;
   switch (id) {
     case PROP_PROFILE:
-      swap = s.profile != str_or_empty(value);
-      s.profile = str_or_empty(value);
+      swap = s.profile != advad_value_string(value);
+      s.profile = advad_value_string(value);
       break;
     case PROP_MODEL:
-      swap = s.model != str_or_empty(value);
-      s.model = str_or_empty(value);
+      swap = s.model != advad_value_string(value);
+      s.model = advad_value_string(value);
       break;
-    case PROP_DEVICE: s.device = str_or_empty(value).empty() ? "auto" : str_or_empty(value); break;
+    case PROP_DEVICE: s.device = advad_value_string(value).empty() ? "auto" : advad_value_string(value); break;
     case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
     case PROP_INTERVAL: s.interval = g_value_get_uint(value); break;
     case PROP_THREADS: s.threads = g_value_get_uint(value); break;
@@ -379,15 +378,13 @@ static void gst_advad_infer_class_init(GstAdvadInferClass* klass) {
   gobject_class->get_property = gst_advad_infer_get_property;
   gobject_class->finalize = gst_advad_infer_finalize;
 
-  g_object_class_install_property(
+  advad_install_profile_property(
       gobject_class, PROP_PROFILE,
-      g_param_spec_string("profile", "Profile",
-                          "Path of the category profile (.ini) or model package folder: model, input size, "
-                          "normalisation and tiling. Needed unless 'model' names a package folder. Setting it while "
-                          "PAUSED or PLAYING loads the new model in the background (the stream keeps flowing on the "
-                          "old one), swaps it in between two frames and posts an advad-model-changed message; a load "
-                          "that fails posts a WARNING and the old model keeps scoring.",
-                          "", ADVAD_PARAM_PLAYING));
+      "Path of the category profile (.ini) or model package folder: model, input size, normalisation and tiling. "
+      "Needed unless 'model' names a package folder. Setting it while PAUSED or PLAYING loads the new model in the "
+      "background (the stream keeps flowing on the old one), swaps it in between two frames and posts an "
+      "advad-model-changed message; a load that fails posts a WARNING and the old model keeps scoring.",
+      ADVAD_PARAM_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_MODEL,
       g_param_spec_string("model", "Model",

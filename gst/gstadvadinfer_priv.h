@@ -1,7 +1,7 @@
-// advadinfer's private state, shared by its two files: gstadvadinfer.cpp
-// (properties, caps, events, queries, state changes) and
-// advadinfer_stream.cpp (the frame path: submit -> worker -> output thread,
-// and the model swap).
+// advadinfer's private state, shared by its three files: gstadvadinfer.cpp
+// (properties, caps, events, queries, state changes), advadinfer_stream.cpp
+// (the frame path: submit -> worker -> output thread) and
+// advadinfer_models.cpp (building an engine, the background model swap).
 #pragma once
 #include <gst/base/gstbasetransform.h>
 #include <gst/video/video.h>
@@ -91,7 +91,7 @@ struct InferState {
   InferSettings settings;  // guarded by the object lock
 
   // The model that scores new frames, and one loaded in the background that
-  // takes over between two frames (see advadinfer_stream.cpp).
+  // takes over between two frames (see advadinfer_models.cpp, advadinfer_stream.cpp).
   enum class Handover { Unknown, Coordinated, Direct };
   std::mutex engine_mutex;
   InferEnginePtr active, pending;
@@ -148,6 +148,7 @@ GstFlowReturn advad_infer_submit(GstBaseTransform* trans, gboolean discont, GstB
 GstFlowReturn advad_infer_generate(GstBaseTransform* trans, GstBuffer** outbuf);
 void advad_infer_start_threads(GstAdvadInfer* self);
 void advad_infer_stop_threads(GstAdvadInfer* self);
+// advadinfer_models.cpp
 void advad_infer_request_swap(GstAdvadInfer* self);
 void advad_infer_join_loader(GstAdvadInfer* self);
 // Builds an engine from settings. On failure: null, with what went wrong,
@@ -158,8 +159,10 @@ struct InferEngineError {
   bool resource = true;
 };
 InferEnginePtr advad_infer_build_engine(const InferSettings& s, InferEngineError* error);
+// advadinfer_stream.cpp
 // Is a frame with this running time already late (QoS, or the clock for a
 // live source), counting `ahead_s` seconds of work still to do?
 bool advad_infer_is_late(GstAdvadInfer* self, GstClockTime running_time, double ahead_s);
+// gstadvadinfer.cpp
 // The stats as a GstStructure named advad-stats (caller owns).
 GstStructure* advad_infer_stats_structure(GstAdvadInfer* self);

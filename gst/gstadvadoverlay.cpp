@@ -82,8 +82,6 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
 
-static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) ? g_value_get_string(v) : ""; }
-
 static void gst_advad_overlay_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ADVAD_OVERLAY(object);
   // Doubles GLib lets through but that mean nothing (NaN, negatives other than -1): rejected, reported at
@@ -116,9 +114,9 @@ static void gst_advad_overlay_set_property(GObject* object, guint id, const GVal
     case PROP_HEATMAP_MAX: s.heatmap_max = g_value_get_double(value); break;
     case PROP_HEATMAP_FLOOR: s.heatmap_floor = g_value_get_double(value); break;
     case PROP_METADATA_ONLY: s.metadata_only = passthrough = g_value_get_boolean(value); break;
-    case PROP_JSON_LOCATION: s.json_location = str_or_empty(value); break;
+    case PROP_JSON_LOCATION: s.json_location = advad_value_string(value); break;
     case PROP_JSON_CONTOURS: s.json_contours = g_value_get_boolean(value); break;
-    case PROP_SOURCE: s.source = str_or_empty(value); break;
+    case PROP_SOURCE: s.source = advad_value_string(value); break;
     case PROP_JSON_MODE: s.json_mode = static_cast<GstAdvadJsonMode>(g_value_get_enum(value)); break;
     case PROP_JSON_MAX_BYTES: s.json_max_bytes = g_value_get_uint64(value); break;
     case PROP_JSON_MAX_FILES: s.json_max_files = g_value_get_uint(value); break;

@@ -81,8 +81,6 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(ADVAD_VIDEO_CAPS));
 
-static std::string str_or_empty(const GValue* v) { return g_value_get_string(v) ? g_value_get_string(v) : ""; }
-
 static void gst_advad_postproc_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_ADVAD_POSTPROC(object);
   PostprocSettings& s = self->st->settings;
@@ -90,8 +88,8 @@ static void gst_advad_postproc_set_property(GObject* object, guint id, const GVa
   if (id == PROP_CLOSE_KERNEL || id == PROP_ERODE_KERNEL) {
     int w, h;
     bool set;
-    if (!advad_parse_kernel(str_or_empty(value), &w, &h, &set)) {
-      advad_reject_property(GST_ELEMENT(self), pspec->name, str_or_empty(value),
+    if (!advad_parse_kernel(advad_value_string(value), &w, &h, &set)) {
+      advad_reject_property(GST_ELEMENT(self), pspec->name, advad_value_string(value),
                             "N or WxH with sides 1..1000 (e.g. 5 or 7x3), 0 or off for none, empty for the profile's "
                             "value");
       return;
@@ -108,11 +106,11 @@ static void gst_advad_postproc_set_property(GObject* object, guint id, const GVa
   advad_accept_property(GST_ELEMENT(self), pspec->name);
   GST_OBJECT_LOCK(self);
   switch (id) {
-    case PROP_PROFILE: s.profile = str_or_empty(value); break;
-    case PROP_SPLIT: s.split = str_or_empty(value); break;
+    case PROP_PROFILE: s.profile = advad_value_string(value); break;
+    case PROP_SPLIT: s.split = advad_value_string(value); break;
     case PROP_THRESHOLD: s.threshold = g_value_get_double(value); break;
-    case PROP_CLOSE_KERNEL: s.close_kernel = str_or_empty(value); break;
-    case PROP_ERODE_KERNEL: s.erode_kernel = str_or_empty(value); break;
+    case PROP_CLOSE_KERNEL: s.close_kernel = advad_value_string(value); break;
+    case PROP_ERODE_KERNEL: s.erode_kernel = advad_value_string(value); break;
     case PROP_MIN_AREA: s.min_area = g_value_get_int(value); break;
     case PROP_FILL_HOLES: s.fill_holes = static_cast<GstAdvadSwitch>(g_value_get_enum(value)); break;
     case PROP_POST_MESSAGES: s.post_messages = g_value_get_boolean(value); break;
@@ -362,12 +360,10 @@ static void gst_advad_postproc_class_init(GstAdvadPostprocClass* klass) {
   gobject_class->get_property = gst_advad_postproc_get_property;
   gobject_class->finalize = gst_advad_postproc_finalize;
 
-  g_object_class_install_property(
-      gobject_class, PROP_PROFILE,
-      g_param_spec_string("profile", "Profile",
-                          "Category profile (.ini) or model package folder whose [threshold] and [postproc] groups "
-                          "to use; empty uses the profile advadinfer scored the frame with.",
-                          "", ADVAD_PARAM_READY));
+  advad_install_profile_property(gobject_class, PROP_PROFILE,
+                                 "Category profile (.ini) or model package folder whose [threshold] and [postproc] "
+                                 "groups to use; empty uses the profile advadinfer scored the frame with.",
+                                 ADVAD_PARAM_READY);
   g_object_class_install_property(
       gobject_class, PROP_SPLIT,
       g_param_spec_string("split", "Split",

@@ -54,7 +54,7 @@ static void gst_advad_tile_set_property(GObject* object, guint id, const GValue*
   auto* self = GST_ADVAD_TILE(object);
   GST_OBJECT_LOCK(self);
   switch (id) {
-    case PROP_PROFILE: self->st->profile_path = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_PROFILE: self->st->profile_path = advad_value_string(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -258,14 +258,12 @@ static void gst_advad_tile_class_init(GstAdvadTileClass* klass) {
   gobject_class->get_property = gst_advad_tile_get_property;
   gobject_class->finalize = gst_advad_tile_finalize;
 
-  g_object_class_install_property(
+  advad_install_profile_property(
       gobject_class, PROP_PROFILE,
-      g_param_spec_string("profile", "Profile",
-                          "Path of the category profile (.ini) or model package folder whose [tiling] group gives "
-                          "the pyramid levels, grids and overlap of the tile layout. Empty (the default): tile as the "
-                          "advadinfer downstream scores, following its model swaps. When set, it must tile as that "
-                          "advadinfer's profile does, or negotiation fails naming both.",
-                          "", ADVAD_PARAM_READY));
+      "Path of the category profile (.ini) or model package folder whose [tiling] group gives the pyramid levels, "
+      "grids and overlap of the tile layout. Empty (the default): tile as the advadinfer downstream scores, following "
+      "its model swaps. When set, it must tile as that advadinfer's profile does, or negotiation fails naming both.",
+      ADVAD_PARAM_READY);
 
   gst_element_class_set_static_metadata(
       element_class, "advad tile layout", "Filter/Analyzer/Video",
