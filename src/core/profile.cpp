@@ -1,17 +1,16 @@
-// Profile loading: GKeyFile syntax, strict validation. Every error names the
-// file, the group, the key (with its line) and what is accepted.
+// Profile loading: GKeyFile syntax, strict validation. Every group is read
+// through ProfileGroup (core/profile_reader.h), so every error names the file,
+// the group, the key (with its line) and what is accepted.
 #include "core/profile.h"
 
 #include <glib.h>
 
-#include <cmath>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include <opencv2/imgproc.hpp>
 
