@@ -1,7 +1,8 @@
-// advadinfer's private state, shared by its three files: gstadvadinfer.cpp
-// (properties, caps, events, queries, state changes), advadinfer_stream.cpp
-// (the frame path: submit -> worker -> output thread) and
-// advadinfer_models.cpp (building an engine, the background model swap).
+// advadinfer's private state, shared by its four files: gstadvadinfer.cpp
+// (caps, events, queries, state changes), advadinfer_props.cpp (the
+// properties), advadinfer_stream.cpp (the frame path: submit -> worker ->
+// output thread) and advadinfer_models.cpp (building an engine, the
+// background model swap).
 #pragma once
 #include <gst/base/gstbasetransform.h>
 #include <gst/video/video.h>
@@ -163,6 +164,8 @@ InferEnginePtr advad_infer_build_engine(const InferSettings& s, InferEngineError
 // Is a frame with this running time already late (QoS, or the clock for a
 // live source), counting `ahead_s` seconds of work still to do?
 bool advad_infer_is_late(GstAdvadInfer* self, GstClockTime running_time, double ahead_s);
+// advadinfer_props.cpp: sets set_property/get_property and installs the properties.
+void advad_infer_install_properties(GObjectClass* gobject_class);
 // gstadvadinfer.cpp
 // The stats as a GstStructure named advad-stats (caller owns).
 GstStructure* advad_infer_stats_structure(GstAdvadInfer* self);
