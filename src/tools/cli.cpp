@@ -61,6 +61,16 @@ Args& Args::option(const std::string& name, const std::string& value_name, const
   return *this;
 }
 
+Args& Args::optional_choice(const std::string& name, const std::string& value_name, const std::string& help,
+                            const std::vector<std::string>& choices, const std::string& implicit) {
+  Opt o{name, value_name, help, ""};
+  o.choices = choices;
+  o.implicit = implicit;
+  o.optional_value = true;
+  opts_.push_back(o);
+  return *this;
+}
+
 Args& Args::quiet_flag() {
   return flag("quiet", "no progress output (bars, estimates); warnings, errors and results still print");
 }
@@ -104,7 +114,11 @@ bool Args::parse(int argc, char** argv) {
         if (inline_value) throw UsageError("advad " + command_ + ": --" + name + " takes no value");
         values_[name] = "1";
       } else {
-        if (!inline_value) {
+        if (!inline_value && o->optional_value) {
+          const bool next_is_value = i + 1 < argc && std::find(o->choices.begin(), o->choices.end(),
+                                                               std::string(argv[i + 1])) != o->choices.end();
+          value = next_is_value ? argv[++i] : o->implicit;
+        } else if (!inline_value) {
           if (i + 1 >= argc) throw UsageError("advad " + command_ + ": --" + name + " needs a value <" + o->value_name + ">");
           value = argv[++i];
         }
@@ -172,7 +186,8 @@ std::string Args::help() const {
   s << "\noptions:\n";
   for (const auto& o : opts_) {
     s << "  --" << o.name;
-    if (!o.value_name.empty()) s << " <" << o.value_name << ">";
+    if (o.optional_value) s << " [" << o.value_name << "]";
+    else if (!o.value_name.empty()) s << " <" << o.value_name << ">";
     s << "\n      " << o.help;
     if (!o.def.empty()) s << " (default: " << o.def << ")";
     s << "\n";

@@ -23,6 +23,11 @@ class Args {
   Args& option(const std::string& name, const std::string& value_name, const std::string& help,
                const std::string& default_value = "");
   Args& flag(const std::string& name, const std::string& help) { return option(name, "", help); }
+  // An option whose value may be left out: `--name` alone means `implicit`;
+  // the next argument is taken as its value only when it is one of `choices`
+  // (so `--write profile.ini` keeps profile.ini a positional).
+  Args& optional_choice(const std::string& name, const std::string& value_name, const std::string& help,
+                        const std::vector<std::string>& choices, const std::string& implicit);
   // --quiet: no progress output (parse() then calls set_quiet(true)).
   Args& quiet_flag();
   // --strict: stop at the first unreadable / corrupt input (exit 2) instead of skipping it (exit 3).
@@ -42,6 +47,9 @@ class Args {
  private:
   struct Opt {
     std::string name, value_name, help, def;
+    std::vector<std::string> choices;  // optional_choice: the values it takes from the next argument
+    std::string implicit;              // optional_choice: the value of a bare --name
+    bool optional_value = false;
   };
   std::string command_, summary_;
   std::vector<Opt> opts_;

@@ -1,6 +1,10 @@
 // advad calibrate: choose a category's threshold from defect-free data only,
-// by three rules, print what each gives, and optionally write one into the
+// by four rules, print what each gives, and optionally write one into the
 // profile's [threshold] group (editing the .ini text, keeping everything else).
+//  false-alarms: the lowest threshold at which at most a fraction P of the
+//              images is reported defective by the whole decision chain
+//              (metrics/false_alarm.h: each image's critical threshold through
+//              the real post-processing, then their quantile). The default.
 //  mean-std:   mean + k * std of all validation pixel scores (the MVTec AD 2
 //              paper's baseline rule, k = 3).
 //  percentile: the p-th percentile of those scores.
@@ -29,10 +33,12 @@
 #include "data/half.h"
 #include "data/image_io.h"
 #include "data/synthetic.h"
+#include "metrics/false_alarm.h"
 #include "engine/frame_scorer.h"
 #include "engine/model_factory.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/json_out.h"
 #include "tools/profile_arg.h"
 
 namespace advad::tools {
@@ -140,11 +146,16 @@ std::string fmt(double v, int prec = 6) {
 int cmd_calibrate(int argc, char** argv) {
   cli::Args a("calibrate",
               "Choose a category's threshold from defect-free images only and print what each rule gives:\n"
+              "  false-alarms  the lowest threshold at which at most a fraction P (--false-alarms) of the images\n"
+              "              is reported defective by the whole decision chain the elements run (blur, threshold,\n"
+              "              foreground gate, closing, hole fill, erosion, min_area), with the 95 % Clopper-Pearson\n"
+              "              upper bound of the false-alarm rate for this many images; the rule to use on a line\n"
               "  mean-std    mean + k*std of all validation pixel scores (MVTec AD 2 paper default, k = 3)\n"
               "  percentile  the p-th percentile of the validation pixel scores\n"
               "  max-f1      best pooled pixel F1 on the validation images plus copies with a pasted synthetic\n"
               "              defect (a random blob of shifted intensity) whose mask is known\n"
-              "With --write RULE the chosen value goes into the profile's [threshold] group (the rest of the\n"
+              "Each rule's row also shows how many images the chain flags and how many pseudo-defects it finds.\n"
+              "With --write [RULE] (default: false-alarms) the chosen value goes into the profile's [threshold] group (the rest of the\n"
               "file is kept as it is); for a model package that is the package's profile.ini, also when a\n"
               "profile pointing at the package is given.\n"
               "Images the model has in its memory would calibrate far too low. A CPR bank records its training\n"
@@ -155,11 +166,19 @@ int cmd_calibrate(int argc, char** argv) {
       .option("dataset", "DIR", "dataset root holding <category>/")
       .option("category", "NAME", "category folder (default: the profile's category)")
       .option("split", "NAME", "defect-free split to calibrate on (default: validation for AD 2, train for AD)")
+      .option("false-alarms", "P",
+              "false-alarm budget of the false-alarms rule: the fraction of defect-free images the line may reject, "
+              "in [0, 1) (0.01 = 1 in 100)",
+              "0.01")
       .option("k", "K", "k of the mean-std rule", "3")
       .option("percentile", "P", "p of the percentile rule, in (0, 100)", "99.9")
       .option("max-images", "N", "use at most N images (0 = all)", "0")
       .option("seed", "S", "seed of the pseudo-defects", "1")
-      .option("write", "RULE", "write this rule's threshold into the profile: mean-std | percentile | max-f1")
+      .optional_choice("write", "RULE",
+                       "write this rule's threshold into the profile: false-alarms (the default when RULE is left "
+                       "out) | mean-std | percentile | max-f1",
+                       {"false-alarms", "mean-std", "percentile", "max-f1"}, "false-alarms")
+      .option("json", "FILE", "also write the rules' table as JSON to FILE ('-' = stdout)")
       .option("key", "KEY", "[threshold] key to write: default, or a split name such as test_private_mixed", "default")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
       .option("precision", "P",
@@ -174,13 +193,19 @@ int cmd_calibrate(int argc, char** argv) {
       .quiet_flag();
   if (!a.parse(argc, argv)) return 0;
   if (!a.has("dataset")) throw cli::UsageError("advad calibrate: --dataset <DIR> is required (see advad calibrate --help)");
-  const double k = a.number("k"), pct = a.number("percentile");
+  const double k = a.number("k"), pct = a.number("percentile"), budget = a.number("false-alarms");
+  if (!std::isfinite(k)) throw cli::UsageError("advad calibrate: --k must be a finite number, got " + a.str("k"));
+  if (!(budget >= 0 && budget < 1))
+    throw cli::UsageError("advad calibrate: --false-alarms must be a fraction in [0, 1) (0.01 = 1 %), got " +
+                          a.str("false-alarms"));
   const int max_images = a.integer("max-images"), seed = a.integer("seed"), threads = a.integer("threads");
   if (!(pct > 0 && pct < 100)) throw cli::UsageError("advad calibrate: --percentile must be in (0, 100), got " + a.str("percentile"));
   if (max_images < 0) throw cli::UsageError("advad calibrate: --max-images must be >= 0");
   const std::string write_rule = a.str("write");
-  if (!write_rule.empty() && write_rule != "mean-std" && write_rule != "percentile" && write_rule != "max-f1")
-    throw cli::UsageError("advad calibrate: --write expects mean-std | percentile | max-f1, got '" + write_rule + "'");
+  if (!write_rule.empty() && write_rule != "false-alarms" && write_rule != "mean-std" && write_rule != "percentile" &&
+      write_rule != "max-f1")
+    throw cli::UsageError("advad calibrate: --write expects false-alarms | mean-std | percentile | max-f1, got '" +
+                          write_rule + "'");
   const std::string key = a.str("key");
   if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
     throw cli::UsageError("advad calibrate: --key '" + key + "' is not a valid key (letters, digits, '_' or '-')");
@@ -243,6 +268,8 @@ int cmd_calibrate(int argc, char** argv) {
   }
 
   const PostprocSpec& post = profile->post_for(split);
+  PostprocSpec post_after_blur = post;  // score() below blurs already
+  post_after_blur.blur_ksize = 0;
   std::map<std::pair<int, int>, TileLayout> layouts;
   auto score = [&](const cv::Mat& rgb) {
     auto key2 = std::make_pair(rgb.cols, rgb.rows);
@@ -254,6 +281,9 @@ int cmd_calibrate(int argc, char** argv) {
   };
 
   ScoreHist clean, pseudo;  // clean: validation images; pseudo: the same with a pasted defect
+  // Per image: the largest threshold at which the chain still flags it, and at
+  // which it still finds the pasted defect in its copy.
+  std::vector<double> critical, found;
   cli::Skipped unreadable("calibrate", a.on("strict"));
   size_t used = 0;
   cli::Progress bar("calibrate " + category + "/" + split, static_cast<long>(n));
@@ -270,9 +300,13 @@ int cmd_calibrate(int argc, char** argv) {
     const cv::Mat m = score(rgb);
     clean.add(m, cv::Mat(), true);
     pseudo.add(m, cv::Mat(), false);
+    const cv::Mat gate_frame = post.foreground_gate ? rgb : cv::Mat();
+    critical.push_back(critical_threshold(m, post_after_blur, gate_frame));
     cv::Mat bad = rgb.clone();
     const cv::Mat mask = plant_defect(bad, static_cast<uint32_t>(seed) * 7919u + static_cast<uint32_t>(i), DefectShape::Blob);
-    pseudo.add(score(bad), mask, false);
+    const cv::Mat m_bad = score(bad);
+    pseudo.add(m_bad, mask, false);
+    found.push_back(critical_threshold_found(m_bad, mask, post_after_blur, post.foreground_gate ? bad : cv::Mat()));
     if (cpr_model) cpr_model->set_excluded({});
     ++used;
     bar.update(static_cast<long>(i + 1));
@@ -315,11 +349,25 @@ int cmd_calibrate(int argc, char** argv) {
     }
   }
 
+  const BudgetThreshold fa = budget_threshold(critical, budget);
+  if (!fa.supported)
+    cli::warn("calibrate", std::to_string(used) + " images cannot show a false-alarm rate below " + fmt(100 * budget, 3) +
+                               " %: with none flagged the 95 % upper bound is still " +
+                               fmt(100 * clopper_pearson_upper(0, fa.n), 3) + " %; use at least " +
+                               std::to_string(static_cast<int>(std::ceil(std::log(0.05) / std::log1p(-budget)))) +
+                               " held-out defect-free images");
+  auto count_at = [](const std::vector<double>& c, double t) {
+    int n = 0;
+    for (double x : c) n += x >= t ? 1 : 0;
+    return n;
+  };
+
   struct Row {
     std::string rule, how;
     double t;
   };
   const std::vector<Row> rows = {
+      {"false-alarms", "at most " + fmt(100 * budget, 4) + " % of " + std::to_string(used) + " images flagged", fa.threshold},
       {"mean-std", "mean " + fmt(mean, 4) + " + " + fmt(k, 3) + " x std " + fmt(stdev, 4), t_meanstd},
       {"percentile", fmt(pct, 6) + "th percentile", t_pct},
       {"max-f1", "best pooled F1 on " + std::to_string(used) + " pseudo-anomalous images", t_f1},
@@ -327,14 +375,40 @@ int cmd_calibrate(int argc, char** argv) {
   std::cout << "category " << category << ", " << used << " defect-free images of " << split
             << (in_memory ? " (leave-one-out for " + std::to_string(in_memory) + ")" : std::string()) << ", "
             << clean.n_neg << " pixels; current threshold " << profile->threshold_for(key == "default" ? "" : key) << "\n";
-  std::printf("%-11s %-14s %-15s %-16s %s\n", "rule", "threshold", "val. FPR %", "pseudo SegF1 %", "from");
+  const std::string px_fpr = split + " px FPR %";
+  std::printf("%-13s %-14s %-9s %-15s %-17s %-16s %s\n", "rule", "threshold", "flagged", px_fpr.c_str(),
+              "pseudo found", "pseudo SegF1 %", "from");
+  nlohmann::json json_rows = nlohmann::json::array();
   for (const auto& r : rows) {
     const AtThreshold at = evaluate_at(pseudo, r.t);
     const AtThreshold clean_at = evaluate_at(clean, r.t);
-    std::printf("%-11s %-14s %-15.4f %-16.2f %s\n", r.rule.c_str(), fmt(r.t, 8).c_str(), 100 * clean_at.fpr, 100 * at.f1,
-                r.how.c_str());
+    const int flagged = count_at(critical, r.t), hits = count_at(found, r.t);
+    const std::string flagged_text = std::to_string(flagged) + "/" + std::to_string(used);
+    const std::string found_text = std::to_string(hits) + "/" + std::to_string(used);
+    std::printf("%-13s %-14s %-9s %-15.4f %-17s %-16.2f %s\n", r.rule.c_str(), fmt(r.t, 8).c_str(), flagged_text.c_str(),
+                100 * clean_at.fpr, found_text.c_str(), 100 * at.f1, r.how.c_str());
+    json_rows.push_back({{"rule", r.rule},
+                         {"threshold", r.t},
+                         {"images_flagged", flagged},
+                         {"images", used},
+                         {"image_false_alarm_upper95", clopper_pearson_upper(flagged, static_cast<int>(used))},
+                         {"pixel_fpr", clean_at.fpr},
+                         {"pseudo_defects_found", hits},
+                         {"pseudo_segf1", at.f1},
+                         {"from", r.how}});
   }
+  std::printf("false-alarms: %d of %d images flagged at %s (%.2f %%); 95 %% upper bound of the rate %.2f %% "
+              "(Clopper-Pearson, %d images)\n",
+              fa.flagged, fa.n, fmt(fa.threshold, 8).c_str(), 100.0 * fa.flagged / fa.n, 100 * fa.upper95, fa.n);
   std::fflush(stdout);
+  if (a.has("json"))
+    write_json_output(a.str("json"), {{"category", category},
+                                      {"split", split},
+                                      {"images", used},
+                                      {"false_alarm_budget", budget},
+                                      {"false_alarm_upper95", fa.upper95},
+                                      {"budget_supported", fa.supported},
+                                      {"rules", json_rows}});
 
   if (!write_rule.empty()) {
     double t = 0;

@@ -257,12 +257,60 @@ TEST_F(EvalCli, CalibrateWritesThresholdKeepingTheRest) {
     ASSERT_NE(at, std::string::npos) << "lost line: " << line;
     pos = at + line.size();
   }
-  CliRun bad = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write best");
+  CliRun bad = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write=best");
   EXPECT_EQ(bad.code, 2);
-  EXPECT_NE(bad.out.find("mean-std | percentile | max-f1"), std::string::npos);
+  EXPECT_NE(bad.out.find("false-alarms | mean-std | percentile | max-f1, got 'best'"), std::string::npos) << bad.out;
+  // Not a rule after a bare --write: then it is an extra argument.
+  CliRun extra = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write best");
+  EXPECT_EQ(extra.code, 2);
+  EXPECT_NE(extra.out.find("unexpected argument 'best'"), std::string::npos) << extra.out;
   CliRun on_test = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --split test_public");
   EXPECT_EQ(on_test.code, 2);
   EXPECT_NE(on_test.out.find("defect-free"), std::string::npos) << on_test.out;
+}
+
+TEST_F(EvalCli, CalibrateToAFalseAlarmBudgetThroughTheWholeChain) {
+  fs::copy(fs::path(profile_).parent_path(), dir("model_budget"), fs::copy_options::recursive);
+  const fs::path prof = dir("model_budget") / fs::path(profile_).filename();
+  const fs::path js = dir("budget_json") / "calibrate.json";
+  fs::create_directories(js.parent_path());
+  // A bare --write (the positional after it is not a rule) writes the false-alarms rule.
+  CliRun r = advad_cli("calibrate --dataset " + q(data()) + " --category mini --false-alarms 0.34 --json " + q(js) +
+                       " --write " + q(prof));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("validation px FPR %"), std::string::npos) << r.out;  // the split's name, not "val."
+  EXPECT_NE(r.out.find("(false-alarms) to"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cannot show a false-alarm rate below 34"), std::string::npos) << r.out;  // 3 images
+  const nlohmann::json doc = read_json(js);
+  ASSERT_EQ(doc.at("rules").at(0).at("rule"), "false-alarms");
+  const nlohmann::json fa = doc.at("rules").at(0);
+  const int flagged = fa.at("images_flagged");
+  EXPECT_EQ(doc.at("images"), 3);
+  EXPECT_LE(flagged, 1);  // floor(0.34 * 3)
+  EXPECT_GT(doc.at("false_alarm_upper95").get<double>(), 0.6);
+  const Profile p = load_profile(prof.string(), false);
+  EXPECT_FLOAT_EQ(static_cast<float>(p.threshold), static_cast<float>(fa.at("threshold").get<double>()));
+  // The elements' own chain on the same images agrees on how many are flagged.
+  const fs::path lines = dir("budget_json") / "run.jsonl";
+  CliRun run = advad_cli("run --profile " + q(prof) + " --input " + q(data() / "mini/validation/good") +
+                         " --json " + q(lines) + " --quiet");
+  ASSERT_EQ(run.code, 0) << run.out;
+  std::ifstream in(lines);
+  int defects = 0, frames = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    ++frames;
+    defects += j.at("verdict") == "defect" ? 1 : 0;
+  }
+  EXPECT_EQ(frames, 3);
+  EXPECT_EQ(defects, flagged);
+  for (const char* bad : {"1", "-0.1", "nan"}) {
+    CliRun b = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --false-alarms " + bad);
+    EXPECT_EQ(b.code, 2) << bad;
+    EXPECT_NE(b.out.find("--false-alarms must be a fraction in [0, 1)"), std::string::npos) << b.out;
+  }
+  CliRun k = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --k nan");
+  EXPECT_EQ(k.code, 2);
 }
 
 TEST_F(EvalCli, BenchEvalModesAgree) {
