@@ -350,12 +350,16 @@ int cmd_calibrate(int argc, char** argv) {
   }
 
   const BudgetThreshold fa = budget_threshold(critical, budget);
-  if (!fa.supported)
+  if (!fa.supported) {
+    // 0 flagged of n bounds the rate at 1 - 0.05^(1/n): n >= ln(0.05) / ln(1 - P) images support P.
+    const std::string need =
+        budget > 0 ? "use at least " + fmt(std::ceil(std::log(0.05) / std::log1p(-budget)), 10) +
+                         " held-out defect-free images"
+                   : "no number of images shows a rate of 0; state the budget as a rate above 0";
     cli::warn("calibrate", std::to_string(used) + " images cannot show a false-alarm rate below " + fmt(100 * budget, 3) +
                                " %: with none flagged the 95 % upper bound is still " +
-                               fmt(100 * clopper_pearson_upper(0, fa.n), 3) + " %; use at least " +
-                               std::to_string(static_cast<int>(std::ceil(std::log(0.05) / std::log1p(-budget)))) +
-                               " held-out defect-free images");
+                               fmt(100 * clopper_pearson_upper(0, fa.n), 3) + " %; " + need);
+  }
   auto count_at = [](const std::vector<double>& c, double t) {
     int n = 0;
     for (double x : c) n += x >= t ? 1 : 0;
