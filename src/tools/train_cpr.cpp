@@ -16,6 +16,7 @@
 #include "cpr/cpr_train_loop.h"
 #include "cpr/cpr_train_settings.h"
 #include "tools/cli.h"
+#include "tools/train_cli.h"
 #include "tools/subcommands.h"
 
 namespace fs = std::filesystem;
@@ -25,12 +26,7 @@ namespace advad::tools {
 namespace {
 
 // Flags that override one [train] key each (flag = key with '-' for '_').
-struct KeyFlag {
-  const char* key;
-  const char* value;
-  const char* help;
-};
-const KeyFlag kKeyFlags[] = {
+const std::vector<TrainKeyFlag> kKeyFlags = {
     {"data", "DIR", "[train] data: category folder with train/good (MVTec AD 2 / AD), or a folder of images"},
     {"backbone_weights", "FILE", "[train] backbone_weights: torchvision densenet201-*.pth, or 'random' (tests, demos)"},
     {"init", "FILE", "[train] init: official CPR weights/<category>.pth the heads start from (optional)"},
@@ -53,55 +49,16 @@ const KeyFlag kKeyFlags[] = {
     {"defect_scales", "LIST", "[train] defect_scales: per sub-folder scale range, e.g. hair:0.05-0.2,*:0.1-1"},
 };
 
-std::string flag_of(const std::string& key) {
-  std::string f = key;
-  for (auto& c : f)
-    if (c == '_') c = '-';
-  return f;
-}
-
 std::string fmt(double v, int prec = 4) {
   std::ostringstream s;
   s << std::setprecision(prec) << v;
   return s.str();
 }
 
-// Removes every --set KEY=VALUE / --set=KEY=VALUE from argv (cli::Args keeps one
-// value per option; --set may repeat) and returns them as key -> value.
-std::map<std::string, std::string> extract_sets(int argc, char** argv, std::vector<char*>& rest) {
-  std::map<std::string, std::string> out;
-  const std::vector<std::string> keys = cpr::cpr_train_keys();
-  auto add = [&](const std::string& kv) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw cli::UsageError("advad train: --set expects KEY=VALUE, got '" + kv + "'");
-    const std::string key = kv.substr(0, eq);
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      std::string accepted;
-      for (const auto& k : keys) accepted += (accepted.empty() ? "" : ", ") + k;
-      throw cli::UsageError("advad train: --set " + key + ": unknown [train] key; accepted: " + accepted);
-    }
-    out[key] = kv.substr(eq + 1);
-  };
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--set") {
-      if (i + 1 >= argc) throw cli::UsageError("advad train: --set needs a value <KEY=VALUE>");
-      add(argv[++i]);
-    } else if (a.rfind("--set=", 0) == 0) {
-      add(a.substr(6));
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int train_cpr_main(int argc, char** argv) {
-  cli::Args args("train",
-                 "Train the CPR local-retrieval heads for the category <profile.ini> describes, on its defect-free\n"
+  TrainCli cli("Train the CPR local-retrieval heads for the category <profile.ini> describes, on its defect-free\n"
                  "images and pseudo-anomalies made from them, and write a model package (weights.pth with the\n"
                  "trunk and the trained heads, bank.bin, profile.ini) to the profile's model path or --out.\n"
                  "Recipe (official CPR train.py): DenseNet201 trunk frozen (eval mode, no gradient); the two LRB\n"
@@ -111,38 +68,23 @@ int train_cpr_main(int argc, char** argv) {
                  "cubed hinge, summed over both scales); AdamW, constant learning rate. The query is a synthetic\n"
                  "sample, the reference one of its image's k nearest training images (GRB). With [cpr] foreground\n"
                  "= on, the FEB is fitted first and positives are sampled by foreground weight. Settings come from\n"
-                 "the profile's [train] group; each flag below (or --set KEY=VALUE) overrides one key.");
-  args.positional("profile.ini", "the category profile (method = cpr)");
-  for (const auto& f : kKeyFlags) args.option(flag_of(f.key), f.value, f.help);
-  args.option("set", "KEY=VALUE", "override any [train] key (repeatable), e.g. --set steps=500 --set synth_size=320")
-      .option("out", "DIR", "package folder to write (default: the profile's [profile] model)")
-      .option("checkpoint", "FILE", "checkpoint file (default: <out>/checkpoint.pth); written every checkpoint_every\n"
-                                    "      steps: head weights and BN statistics, AdamW state, step and seed")
-      .flag("resume", "continue from the checkpoint (same profile and flags); the result equals an uninterrupted run")
-      .flag("keep-checkpoint", "keep the checkpoint after the package is written (default: delete it)")
-      .option("stop-after", "N", "stop after step N with a checkpoint and no package (resume later with --resume)", "0")
-      .option("device", "DEV", "auto | cpu | cuda | cuda:N: where the network runs", "cpu")
-      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0")
-      .quiet_flag();
-  std::vector<char*> rest;
-  const std::map<std::string, std::string> sets = extract_sets(argc, argv, rest);
-  if (!args.parse(static_cast<int>(rest.size()), rest.data())) return 0;
+                 "the profile's [train] group; each flag below (or --set KEY=VALUE) overrides one key.",
+               "the category profile (method = cpr)", kKeyFlags, cpr::cpr_train_keys(),
+               "head weights and BN statistics, AdamW state, step and seed",
+               "auto | cpu | cuda | cuda:N: where the network runs");
+  if (!cli.parse(argc, argv)) return 0;
 
-  const Profile profile = load_profile(args.positionals()[0], /*check_model_file=*/false);
-  std::map<std::string, std::string> overrides = sets;
-  for (const auto& f : kKeyFlags)
-    if (args.has(flag_of(f.key))) overrides[f.key] = args.str(flag_of(f.key));
-  const cpr::CprTrainSettings settings = cpr::parse_cpr_train_settings(profile, overrides);
-  configure_runtime(args.integer("threads"));
+  const Profile profile = load_profile(cli.profile(), /*check_model_file=*/false);
+  const cpr::CprTrainSettings settings = cpr::parse_cpr_train_settings(profile, cli.overrides());
+  configure_runtime(cli.run().threads);
 
   cpr::CprTrainOptions o;
-  o.output = args.has("out") ? fs::absolute(args.str("out")).lexically_normal().string() : "";
-  o.checkpoint = args.has("checkpoint") ? fs::absolute(args.str("checkpoint")).string() : "";
-  o.resume = args.on("resume");
-  o.keep_checkpoint = args.on("keep-checkpoint");
-  o.device = args.str("device");
-  o.stop_after = args.integer("stop-after");
-  if (o.stop_after < 0) throw cli::UsageError("advad train: --stop-after must be >= 0");
+  o.output = cli.run().output;
+  o.checkpoint = cli.run().checkpoint;
+  o.resume = cli.run().resume;
+  o.keep_checkpoint = cli.run().keep_checkpoint;
+  o.device = cli.run().device;
+  o.stop_after = cli.run().stop_after;
 
   std::unique_ptr<cli::Progress> stage_bar, bar;
   std::string stage_name;

@@ -13,6 +13,7 @@
 #include "inpformer/train_loop.h"
 #include "inpformer/train_settings.h"
 #include "tools/cli.h"
+#include "tools/train_cli.h"
 #include "tools/subcommands.h"
 
 namespace advad::tools {
@@ -20,12 +21,7 @@ namespace advad::tools {
 namespace {
 
 // Flags that override one [train] key each (flag = key with '-' for '_').
-struct KeyFlag {
-  const char* key;
-  const char* value;
-  const char* help;
-};
-const KeyFlag kKeyFlags[] = {
+const std::vector<TrainKeyFlag> kKeyFlags = {
     {"data", "DIR", "[train] data: category folder with train/good (MVTec AD 2 / AD), or a folder of images"},
     {"encoder_weights", "FILE",
      "[train] encoder_weights: DINOv2 dinov2_vit*14_reg4_pretrain.pth (or an INP-Former model.pth), or 'random'"},
@@ -47,13 +43,6 @@ const KeyFlag kKeyFlags[] = {
     {"cache_mb", "MB", "[train] cache_mb: memory for resized tiles [4096]"},
 };
 
-std::string flag_of(const std::string& key) {
-  std::string f = key;
-  for (auto& c : f)
-    if (c == '_') c = '-';
-  return f;
-}
-
 std::string fmt(double v, int prec = 4) {
   std::ostringstream s;
   s << std::setprecision(prec) << v;
@@ -63,45 +52,32 @@ std::string fmt(double v, int prec = 4) {
 }  // namespace
 
 int train_inpformer_main(int argc, char** argv) {
-  cli::Args args("train",
-                 "Train an INP-Former model for the category <profile.ini> describes, on its defect-free images,\n"
+  TrainCli cli("Train an INP-Former model for the category <profile.ini> describes, on its defect-free images,\n"
                  "and write a model package (weights.pth + profile.ini) to the profile's model path.\n"
                  "Recipe (official INP-Former): frozen DINOv2 encoder; INP extractor, bottleneck, decoder and INP\n"
                  "tokens trained with soft-mining cosine loss (gradient re-weighting, exponent 3) + 0.2 x INP\n"
                  "coherence loss; StableAdamW (betas 0.9/0.999, eps 1e-10, AMSGrad), linear warm-up then cosine\n"
                  "learning rate per step, gradient-norm clipping. Training set: the seed's tiles (every grid of\n"
                  "[train] grids, plus the whole image), each resized to the [input] size; seed augmentations on\n"
-                 "request. Settings come from the profile's [train] group; each flag below overrides one key.\n"
+                 "request. Settings come from the profile's [train] group; each flag below (or --set KEY=VALUE)\n"
+                 "overrides one key.\n"
                  "Architecture: the profile's [inpformer] group (with encoder_weights = random it must give\n"
-                 "encoder = vit_small | vit_base | vit_large, or custom with embed_dim, depth, heads and taps).");
-  args.positional("profile.ini", "the category profile (method = inpformer)");
-  for (const auto& f : kKeyFlags) args.option(flag_of(f.key), f.value, f.help);
-  args.option("out", "DIR", "package folder to write (default: the profile's [profile] model)")
-      .option("checkpoint", "FILE", "checkpoint file (default: <out>/checkpoint.pth); written every\n"
-                                    "      checkpoint_every steps: trainable weights, optimizer state, step, seed")
-      .flag("resume", "continue from the checkpoint (same profile and flags); the result equals an uninterrupted run")
-      .flag("keep-checkpoint", "keep the checkpoint after the package is written (default: delete it)")
-      .option("stop-after", "N", "stop after step N with a checkpoint and no package (resume later with --resume)", "0")
-      .option("device", "DEV", "auto | cpu | cuda | cuda:N", "cpu")
-      .option("threads", "N", "LibTorch intra-op threads (0 = all cores)", "0")
-      .quiet_flag();
-  if (!args.parse(argc, argv)) return 0;
+                 "encoder = vit_small | vit_base | vit_large, or custom with embed_dim, depth, heads and taps).",
+               "the category profile (method = inpformer)", kKeyFlags, inpformer::train_keys(),
+               "trainable weights, optimizer state, step, seed", "auto | cpu | cuda | cuda:N");
+  if (!cli.parse(argc, argv)) return 0;
 
-  const Profile profile = load_profile(args.positionals()[0], /*check_model_file=*/false);
-  std::map<std::string, std::string> overrides;
-  for (const auto& f : kKeyFlags)
-    if (args.has(flag_of(f.key))) overrides[f.key] = args.str(flag_of(f.key));
-  const inpformer::TrainSettings settings = inpformer::parse_train_settings(profile, overrides);
-  configure_runtime(args.integer("threads"));
+  const Profile profile = load_profile(cli.profile(), /*check_model_file=*/false);
+  const inpformer::TrainSettings settings = inpformer::parse_train_settings(profile, cli.overrides());
+  configure_runtime(cli.run().threads);
 
   inpformer::TrainRunOptions o;
-  o.output = args.has("out") ? std::filesystem::absolute(args.str("out")).lexically_normal().string() : "";
-  o.checkpoint = args.has("checkpoint") ? std::filesystem::absolute(args.str("checkpoint")).string() : "";
-  o.resume = args.on("resume");
-  o.keep_checkpoint = args.on("keep-checkpoint");
-  o.device = args.str("device");
-  o.stop_after = args.integer("stop-after");
-  if (o.stop_after < 0) throw cli::UsageError("advad train: --stop-after must be >= 0");
+  o.output = cli.run().output;
+  o.checkpoint = cli.run().checkpoint;
+  o.resume = cli.run().resume;
+  o.keep_checkpoint = cli.run().keep_checkpoint;
+  o.device = cli.run().device;
+  o.stop_after = cli.run().stop_after;
 
   std::unique_ptr<cli::Progress> prep, bar;
   o.on_image = [&](size_t done, size_t total) {

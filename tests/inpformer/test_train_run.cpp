@@ -372,6 +372,18 @@ TEST(TrainCli, TrainsWritesPackageAndRefusesBadInput) {
   r = advad_cli("train '" + ini + "' --out '" + tmp("cli/fresh").string() + "' --resume");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("no checkpoint"), std::string::npos) << r.out;
+
+  // --set works for every method (tools/train_cli.h): any [train] key, repeatable; unknown keys refused.
+  r = advad_cli("train '" + ini + "' --out '" + tmp("cli/set").string() + "' --set iterations=2 --set batch=2 --stop-after 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("0 -> 1 of 2"), std::string::npos) << r.out;  // stopped after 1 of the 2 iterations set
+  r = advad_cli("train '" + ini + "' --out '" + out + "' --set iterashuns=2");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("iterashuns"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("accepted"), std::string::npos) << r.out;
+  r = advad_cli("train '" + ini + "' --out '" + out + "' --set batch=0");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("batch"), std::string::npos) << r.out;
 }
 
 // The shipped MVTec AD 2 profiles carry the seed's training settings.
