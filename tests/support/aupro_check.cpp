@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "core/postproc.h"
 #include "core/profile.h"
 #include "core/tile_layout.h"
 #include "metrics/object_eval.h"
@@ -52,6 +53,40 @@ AuProVsChance aupro_vs_random_map(const std::string& package_profile, const std:
   }
   r.chance = chance.finish().pixel.au_pro_at(0.3);
   r.trained = trained.finish().pixel.au_pro_at(0.3);
+  return r;
+}
+
+PackageScores score_package(const std::string& package_profile, const std::string& category_dir,
+                            const std::string& object, const std::string& precision) {
+  const Profile pkg = load_profile(package_profile);
+  ModelOptions mo;
+  mo.device = "cpu";
+  mo.precision = precision;
+  FrameScorer scorer(std::make_shared<Profile>(pkg), create_model(pkg, mo), 0);
+  ObjectEvaluator eval(object, "test");
+  PackageScores r;
+  for (const std::string kind : {"good", "blob", "scratch"}) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(fs::path(category_dir) / "test" / kind)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      cv::Mat img = cv::imread(f.string());
+      cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+      const AnomalyMap am = scorer.score(img, PixelFormat::RGB, make_tile_layout(img.cols, img.rows, pkg.tiling));
+      const Detection d = postprocess(am.map, am.score, pkg.threshold, pkg.post, img);
+      cv::Mat gt;
+      if (kind != "good")
+        gt = cv::imread((fs::path(category_dir) / "ground_truth" / kind / (f.stem().string() + "_mask.png")).string(),
+                        cv::IMREAD_GRAYSCALE);
+      eval.add(am.map, gt, d.mask, kind + "/" + f.filename().string());
+      r.verdicts.push_back(d.anomalous);
+    }
+  }
+  const ObjectResult res = eval.finish();
+  r.au_pro_005 = res.pixel.au_pro_at(0.05);
+  r.au_pro_03 = res.pixel.au_pro_at(0.3);
+  r.seg_f1 = res.seg_f1();
+  r.class_f1 = res.class_f1();
   return r;
 }
 
