@@ -11,6 +11,10 @@
 //  max-f1:     the threshold with the best pooled pixel F1 on the validation
 //              images plus copies of them with a pasted synthetic defect
 //              (data/synthetic.h plant_defect) whose mask is known.
+//  labelled-f1: with --labelled, the best pooled SegF1 of the whole chain on a
+//              labelled split at thresholds within the false-alarm budget
+//              (metrics/threshold_sweep.h). --min-area auto picks min_area
+//              there too; --plot draws the rates against the threshold.
 // Scores are the maps before the threshold (after the profile's blur, which
 // post-processing applies before thresholding). Percentile and max-F1 work on
 // the float16-rounded scores (histogram of 65,536 bins: bounded memory).
@@ -34,6 +38,7 @@
 #include "data/image_io.h"
 #include "data/synthetic.h"
 #include "metrics/false_alarm.h"
+#include "metrics/threshold_sweep.h"
 #include "engine/frame_scorer.h"
 #include "engine/model_factory.h"
 #include "tools/cli.h"
@@ -93,48 +98,6 @@ AtThreshold evaluate_at(const ScoreHist& h, double t) {
   return r;
 }
 
-// Replaces or adds `key = value` in the [threshold] group of the ini text.
-std::string set_threshold_in_ini(const std::string& text, const std::string& key, const std::string& value) {
-  std::vector<std::string> lines;
-  std::stringstream ss(text);
-  for (std::string l; std::getline(ss, l);) lines.push_back(l);
-  auto trim = [](std::string s) {
-    const auto a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
-    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-  };
-  int header = -1, end = static_cast<int>(lines.size()), last_key = -1;
-  for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
-    const std::string t = trim(lines[static_cast<size_t>(i)]);
-    if (!t.empty() && t[0] == '[') {
-      if (header >= 0) {
-        end = i;
-        break;
-      }
-      if (t == "[threshold]") header = i;
-      continue;
-    }
-    if (header < 0 || t.empty() || t[0] == '#') continue;
-    last_key = i;
-    const auto eq = t.find('=');
-    if (eq != std::string::npos && trim(t.substr(0, eq)) == key) {
-      lines[static_cast<size_t>(i)] = key + " = " + value;
-      header = -2;  // done
-      break;
-    }
-  }
-  if (header >= 0) {
-    const int at = last_key >= 0 ? last_key + 1 : header + 1;
-    lines.insert(lines.begin() + std::min(at, end), key + " = " + value);
-  } else if (header == -1) {
-    if (!lines.empty() && !trim(lines.back()).empty()) lines.push_back("");
-    lines.push_back("[threshold]");
-    lines.push_back(key + " = " + value);
-  }
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 std::string fmt(double v, int prec = 6) {
   char b[40];
   std::snprintf(b, sizeof b, "%.*g", prec, v);
@@ -154,10 +117,12 @@ int cmd_calibrate(int argc, char** argv) {
               "  percentile  the p-th percentile of the validation pixel scores\n"
               "  max-f1      best pooled pixel F1 on the validation images plus copies with a pasted synthetic\n"
               "              defect (a random blob of shifted intensity) whose mask is known\n"
+              "  labelled-f1 (with --labelled SPLIT) the best pooled pixel SegF1 of the whole chain on that labelled\n"
+              "              split among thresholds >= the false-alarms threshold\n"
               "Each rule's row also shows how many images the chain flags and how many pseudo-defects it finds.\n"
               "With --write [RULE] (default: false-alarms) the chosen value goes into the profile's [threshold] group (the rest of the\n"
               "file is kept as it is); for a model package that is the package's profile.ini, also when a\n"
-              "profile pointing at the package is given.\n"
+              "profile pointing at the package is given. With --min-area auto, [postproc] min_area is written too.\n"
               "Images the model has in its memory would calibrate far too low. A CPR bank records its training\n"
               "images' content: each calibration image found there is scored without its own bank entries\n"
               "(leave-one-out). Any other model (or a CPR bank without those records) is refused on the train\n"
@@ -174,10 +139,24 @@ int cmd_calibrate(int argc, char** argv) {
       .option("percentile", "P", "p of the percentile rule, in (0, 100)", "99.9")
       .option("max-images", "N", "use at most N images (0 = all)", "0")
       .option("seed", "S", "seed of the pseudo-defects", "1")
+      .option("labelled", "SPLIT",
+              "a split with ground-truth masks (e.g. test_public): its good and bad images are scored too, and the "
+              "threshold with the best pooled pixel SegF1 of the whole chain's masks is found among the thresholds "
+              ">= the false-alarms threshold (candidates: the float16 values of the maps, as max-f1, plus the "
+              "false-alarms threshold), next to the unconstrained SegF1-best one; prints SegF1, ClassF1 and the "
+              "images flagged at both, and adds the rule labelled-f1")
+      .option("min-area", "auto",
+              "auto: pick [postproc] min_area among the profile's value and 0, 4, 16, 64, 256, 1024 px as the one "
+              "whose own false-alarms threshold finds the most pseudo-defects (ties: fewer images flagged, the "
+              "profile's value, the smaller); prints every candidate; every rule then uses it, and --write writes it")
+      .option("plot", "FILE.png",
+              "draw the calibration images' false-alarm rate (with its 95 % Clopper-Pearson upper bound), the share "
+              "of pseudo-defects found and, with --labelled, SegF1 against the threshold; the written (or "
+              "false-alarms) threshold marked")
       .optional_choice("write", "RULE",
                        "write this rule's threshold into the profile: false-alarms (the default when RULE is left "
-                       "out) | mean-std | percentile | max-f1",
-                       {"false-alarms", "mean-std", "percentile", "max-f1"}, "false-alarms")
+                       "out) | mean-std | percentile | max-f1 | labelled-f1 (needs --labelled)",
+                       {"false-alarms", "mean-std", "percentile", "max-f1", "labelled-f1"}, "false-alarms")
       .option("json", "FILE", "also write the rules' table as JSON to FILE ('-' = stdout)")
       .option("key", "KEY", "[threshold] key to write: default, or a split name such as test_private_mixed", "default")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
@@ -203,9 +182,15 @@ int cmd_calibrate(int argc, char** argv) {
   if (max_images < 0) throw cli::UsageError("advad calibrate: --max-images must be >= 0");
   const std::string write_rule = a.str("write");
   if (!write_rule.empty() && write_rule != "false-alarms" && write_rule != "mean-std" && write_rule != "percentile" &&
-      write_rule != "max-f1")
-    throw cli::UsageError("advad calibrate: --write expects false-alarms | mean-std | percentile | max-f1, got '" +
-                          write_rule + "'");
+      write_rule != "max-f1" && write_rule != "labelled-f1")
+    throw cli::UsageError("advad calibrate: --write expects false-alarms | mean-std | percentile | max-f1 | "
+                          "labelled-f1, got '" + write_rule + "'");
+  const std::string labelled_split = a.str("labelled");
+  if (write_rule == "labelled-f1" && labelled_split.empty())
+    throw cli::UsageError("advad calibrate: --write labelled-f1 needs --labelled SPLIT (a split with ground-truth masks)");
+  const bool auto_area = a.has("min-area");
+  if (auto_area && a.str("min-area") != "auto")
+    throw cli::UsageError("advad calibrate: --min-area takes 'auto', got '" + a.str("min-area") + "'");
   const std::string key = a.str("key");
   if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
     throw cli::UsageError("advad calibrate: --key '" + key + "' is not a valid key (letters, digits, '_' or '-')");
@@ -284,6 +269,7 @@ int cmd_calibrate(int argc, char** argv) {
   // Per image: the largest threshold at which the chain still flags it, and at
   // which it still finds the pasted defect in its copy.
   std::vector<double> critical, found;
+  std::vector<ChainImage> clean_maps, pseudo_maps;  // kept for --min-area auto
   cli::Skipped unreadable("calibrate", a.on("strict"));
   size_t used = 0;
   cli::Progress bar("calibrate " + category + "/" + split, static_cast<long>(n));
@@ -307,6 +293,10 @@ int cmd_calibrate(int argc, char** argv) {
     const cv::Mat m_bad = score(bad);
     pseudo.add(m_bad, mask, false);
     found.push_back(critical_threshold_found(m_bad, mask, post_after_blur, post.foreground_gate ? bad : cv::Mat()));
+    if (auto_area) {
+      clean_maps.push_back({m, cv::Mat(), gate_frame});
+      pseudo_maps.push_back({m_bad, mask, post.foreground_gate ? bad : cv::Mat()});
+    }
     if (cpr_model) cpr_model->set_excluded({});
     ++used;
     bar.update(static_cast<long>(i + 1));
@@ -349,6 +339,26 @@ int cmd_calibrate(int argc, char** argv) {
     }
   }
 
+  std::vector<MinAreaRow> areas;
+  size_t area_pick = 0;
+  if (auto_area) {
+    std::vector<int> cands = {post.min_area};
+    for (int c : {0, 4, 16, 64, 256, 1024})
+      if (c != post.min_area) cands.push_back(c);
+    areas = min_area_table(clean_maps, pseudo_maps, post_after_blur, budget, cands);
+    area_pick = best_min_area(areas, post.min_area);
+    std::printf("min_area candidates (false-alarms threshold and pseudo-defects found with each):\n%-9s %-14s %-9s %s\n",
+                "min_area", "threshold", "flagged", "pseudo found");
+    for (size_t i = 0; i < areas.size(); ++i)
+      std::printf("%-9d %-14s %-9s %d/%zu%s\n", areas[i].min_area, fmt(areas[i].budget.threshold, 8).c_str(),
+                  (std::to_string(areas[i].budget.flagged) + "/" + std::to_string(used)).c_str(), areas[i].found, used,
+                  i == area_pick ? "  <- chosen" : (i == 0 ? "  (profile)" : ""));
+    post_after_blur.min_area = areas[area_pick].min_area;
+    for (size_t i = 0; i < used; ++i) {  // every rule below uses the chosen min_area
+      critical[i] = critical_threshold(clean_maps[i].map, post_after_blur, clean_maps[i].frame);
+      found[i] = critical_threshold_found(pseudo_maps[i].map, pseudo_maps[i].gt, post_after_blur, pseudo_maps[i].frame);
+    }
+  }
   const BudgetThreshold fa = budget_threshold(critical, budget);
   if (!fa.supported) {
     // 0 flagged of n bounds the rate at 1 - 0.05^(1/n): n >= ln(0.05) / ln(1 - P) images support P.
@@ -366,16 +376,52 @@ int cmd_calibrate(int argc, char** argv) {
     return n;
   };
 
+  // --labelled: the same scorer and chain on a labelled split; SegF1-best within the budget and without it.
+  LabelledF1 lab;
+  if (!labelled_split.empty()) {
+    const SplitListing ls = list_split(a.str("dataset"), category, labelled_split);
+    if (ls.count_labelled() == 0 || ls.count_anomalous() == 0)
+      throw InputError("--labelled " + labelled_split + ": " + category + "/" + labelled_split +
+                       " has no labelled defective image with a ground-truth mask (use e.g. test_public)");
+    std::vector<ChainImage> imgs;
+    cli::Progress lbar("score " + category + "/" + labelled_split, static_cast<long>(ls.samples.size()));
+    for (const Sample& s : ls.samples) {
+      if (!s.labelled) continue;
+      cv::Mat rgb;
+      try {
+        rgb = read_image_rgb(s.image);
+      } catch (const InputError& e) {
+        unreadable.add(s.image, e.what());
+        continue;
+      }
+      const cv::Mat gt = s.anomalous ? read_binary_mask(s.mask, rgb.size()) : cv::Mat();
+      imgs.push_back({score(rgb), gt, post.foreground_gate ? rgb : cv::Mat()});
+      lbar.update(static_cast<long>(imgs.size()));
+    }
+    lbar.finish();
+    lab = labelled_f1(imgs, post_after_blur, fa.threshold);
+    std::printf("labelled %s: %zu images (%d good); whole chain, pooled pixel SegF1 over %zu float16 candidates\n"
+                "%-15s %-14s %-8s %-10s %-13s %s\n",
+                labelled_split.c_str(), imgs.size(), lab.best.good, lab.sweep.size(), "point", "threshold", "SegF1 %",
+                "ClassF1 %", "good flagged", (split + " flagged").c_str());
+    for (const auto& [name, pt] : {std::pair<std::string, ChainPoint>{"within budget", lab.constrained}, {"F1-best", lab.best}})
+      std::printf("%-15s %-14s %-8.2f %-10.2f %-13s %d/%zu\n", name.c_str(), fmt(pt.threshold, 8).c_str(), 100 * pt.seg.f1(),
+                  100 * pt.cls.f1(), (std::to_string(pt.good_flagged) + "/" + std::to_string(pt.good)).c_str(),
+                  count_at(critical, pt.threshold), used);
+  }
+
   struct Row {
     std::string rule, how;
     double t;
   };
-  const std::vector<Row> rows = {
+  std::vector<Row> rows = {
       {"false-alarms", "at most " + fmt(100 * budget, 4) + " % of " + std::to_string(used) + " images flagged", fa.threshold},
       {"mean-std", "mean " + fmt(mean, 4) + " + " + fmt(k, 3) + " x std " + fmt(stdev, 4), t_meanstd},
       {"percentile", fmt(pct, 6) + "th percentile", t_pct},
       {"max-f1", "best pooled F1 on " + std::to_string(used) + " pseudo-anomalous images", t_f1},
   };
+  if (!labelled_split.empty())
+    rows.push_back({"labelled-f1", "best SegF1 on " + labelled_split + " within the budget", lab.constrained.threshold});
   std::cout << "category " << category << ", " << used << " defect-free images of " << split
             << (in_memory ? " (leave-one-out for " + std::to_string(in_memory) + ")" : std::string()) << ", "
             << clean.n_neg << " pixels; current threshold " << profile->threshold_for(key == "default" ? "" : key) << "\n";
@@ -405,34 +451,36 @@ int cmd_calibrate(int argc, char** argv) {
               "(Clopper-Pearson, %d images)\n",
               fa.flagged, fa.n, fmt(fa.threshold, 8).c_str(), 100.0 * fa.flagged / fa.n, 100 * fa.upper95, fa.n);
   std::fflush(stdout);
-  if (a.has("json"))
-    write_json_output(a.str("json"), {{"category", category},
-                                      {"split", split},
-                                      {"images", used},
-                                      {"false_alarm_budget", budget},
-                                      {"false_alarm_upper95", fa.upper95},
-                                      {"budget_supported", fa.supported},
-                                      {"rules", json_rows}});
+  nlohmann::json doc = {{"category", category},        {"split", split},
+                        {"images", used},              {"false_alarm_budget", budget},
+                        {"false_alarm_upper95", fa.upper95}, {"budget_supported", fa.supported},
+                        {"min_area", post_after_blur.min_area}, {"rules", json_rows}};
+  for (const auto& r : areas)
+    doc["min_area_candidates"].push_back(
+        {{"min_area", r.min_area}, {"threshold", r.budget.threshold}, {"images_flagged", r.budget.flagged}, {"pseudo_defects_found", r.found}});
+  if (!labelled_split.empty())
+    for (const auto& [name, pt] : {std::pair<std::string, ChainPoint>{"within_budget", lab.constrained}, {"f1_best", lab.best}})
+      doc["labelled"][name] = {{"split", labelled_split}, {"threshold", pt.threshold}, {"seg_f1", pt.seg.f1()},
+                               {"class_f1", pt.cls.f1()}, {"good_flagged", pt.good_flagged}, {"good", pt.good}};
+  if (a.has("json")) write_json_output(a.str("json"), doc);
 
+  double t_write = fa.threshold;
+  for (const auto& r : rows)
+    if (r.rule == write_rule) t_write = r.t;
+  if (a.has("plot")) {
+    CalibrationPlot pl{critical, found, lab.sweep, t_write, write_rule.empty() ? "false-alarms" : write_rule};
+    plot_calibration(pl, a.str("plot"));
+    std::cout << "plot: " << a.str("plot") << "\n";
+  }
   if (!write_rule.empty()) {
-    double t = 0;
-    for (const auto& r : rows)
-      if (r.rule == write_rule) t = r.t;
-    std::ifstream in(profile_path);
-    std::stringstream buf;
-    buf << in.rdbuf();
     char v[40];
-    std::snprintf(v, sizeof v, "%.17g", t);
-    const std::string edited = set_threshold_in_ini(buf.str(), key, v);
-    const fs::path tmp = fs::path(profile_path).parent_path() / (".tmp_" + fs::path(profile_path).filename().string());
-    {
-      std::ofstream out(tmp);
-      out << edited;
-      if (!out) throw InputError("cannot write " + tmp.string() + ": check that the profile's folder is writable");
-    }
-    load_profile(tmp.string(), /*check_model_file=*/false);  // never leave a profile that does not load
-    fs::rename(tmp, profile_path);
-    std::cout << "wrote [threshold] " << key << " = " << v << " (" << write_rule << ") to " << profile_path << "\n";
+    std::snprintf(v, sizeof v, "%.17g", t_write);
+    std::vector<IniEdit> edits = {{"threshold", key, v}};
+    if (auto_area) edits.push_back({"postproc", "min_area", std::to_string(post_after_blur.min_area)});
+    edit_profile_file(profile_path, edits);
+    std::cout << "wrote [threshold] " << key << " = " << v << " (" << write_rule << ")"
+              << (auto_area ? " and [postproc] min_area = " + std::to_string(post_after_blur.min_area) : std::string())
+              << " to " << profile_path << "\n";
   }
   std::cout << std::flush;
   return unreadable.finish(n);

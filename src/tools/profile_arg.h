@@ -1,6 +1,7 @@
 // Which profile file a command reads for the profile argument the user gave.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace advad::tools {
 
@@ -14,5 +15,17 @@ namespace advad::tools {
 //  - anything else               -> the argument itself
 // InputError naming the folder when a folder holds no profile.ini.
 std::string resolve_profile_path(const std::string& arg, const std::string& command);
+
+// Replaces or adds `key = value` in the ini text's [group] (the group is added
+// at the end when missing); every other line is kept as it is.
+std::string set_ini_value(const std::string& text, const std::string& group, const std::string& key,
+                          const std::string& value);
+
+struct IniEdit {
+  std::string group, key, value;
+};
+// Applies the edits to the profile file through a temporary copy that must
+// load (load_profile) before it replaces the file: never a profile that does not load.
+void edit_profile_file(const std::string& path, const std::vector<IniEdit>& edits);
 
 }  // namespace advad::tools

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/postproc.h"
 #include "metrics/false_alarm.h"
+#include "metrics/threshold_sweep.h"
 
 using namespace advad;
 
@@ -150,4 +151,141 @@ TEST(FalseAlarm, FreshNormalImagesStayWithinTheBound) {
   const double rate = static_cast<double>(alarms) / fresh;
   EXPECT_LE(rate, b.upper95) << alarms << " of " << fresh;
   EXPECT_GT(alarms, 0);  // the threshold is not trivially high
+}
+
+namespace {
+
+// Labelled maps whose values are multiples of 1/8 (exact in float16, so the
+// sweep's float16 candidates are every distinct value): defect-free images with
+// noise, defective ones with a raised rectangle marked in the ground truth.
+std::vector<ChainImage> labelled_images() {
+  std::vector<ChainImage> v;
+  for (uint64_t s = 0; s < 8; ++s) {
+    cv::Mat m = normal_map(500 + s, 24);
+    m = cv::min(cv::max(m, -2.0), 2.0);
+    cv::Mat q;
+    m.convertTo(q, CV_32S, 8.0);
+    q.convertTo(m, CV_32F, 1.0 / 8);
+    ChainImage im;
+    if (s % 2 == 1) {
+      im.gt = cv::Mat::zeros(m.size(), CV_8U);
+      const cv::Rect r(3 + static_cast<int>(s), 5, 5 + static_cast<int>(s % 3), 6);
+      im.gt(r).setTo(1);
+      m(r) += 0.5 + 0.125 * static_cast<double>(s);
+    }
+    im.map = m;
+    v.push_back(im);
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST(ThresholdSweep, LabelledOptimumUnderTheBudgetEqualsBruteForce) {
+  PostprocSpec spec = line_spec();
+  spec.blur_ksize = 0;  // maps are blurred before the sweep
+  const std::vector<ChainImage> images = labelled_images();
+  std::vector<float> values;
+  for (const auto& im : images) values.insert(values.end(), im.map.begin<float>(), im.map.end<float>());
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  int binding = 0;  // budgets that exclude the F1-best threshold
+  for (double min_t : {-1e9, 0.5, 1.0, 1.6, 2.2}) {
+    const LabelledF1 r = labelled_f1(images, spec, min_t);
+    binding += r.constrained.threshold != r.best.threshold ? 1 : 0;
+    // Brute force: every distinct value and min_t, the real chain on every image, BinaryAccumulator's F1.
+    std::vector<double> cand(values.begin(), values.end());
+    cand.push_back(min_t);
+    double best = -1, best_t = 0, best_c = -1, best_ct = 0;
+    for (double t : cand) {
+      BinaryAccumulator acc;
+      for (const auto& im : images) acc.add(postprocess(im.map, 0.f, t, spec).mask, im.gt);
+      const double f1 = acc.pixels().f1();
+      auto take = [&](double& b, double& bt) {
+        if (f1 > b || (f1 == b && t > bt)) b = f1, bt = t;
+      };
+      take(best, best_t);
+      if (t >= min_t) take(best_c, best_ct);
+    }
+    EXPECT_EQ(r.best.seg.f1(), best) << min_t;
+    EXPECT_EQ(r.best.threshold, best_t) << min_t;
+    EXPECT_EQ(r.constrained.seg.f1(), best_c) << min_t;
+    EXPECT_EQ(r.constrained.threshold, best_ct) << min_t;
+    EXPECT_GE(r.constrained.threshold, min_t);
+    EXPECT_LE(r.constrained.seg.f1(), r.best.seg.f1());
+    // The reported point is the chain at that threshold.
+    const ChainPoint at = evaluate_chain(images, spec, r.constrained.threshold);
+    EXPECT_EQ(at.seg.tp, r.constrained.seg.tp);
+    EXPECT_EQ(at.cls.f1(), r.constrained.cls.f1());
+    EXPECT_EQ(at.good, 4);
+    EXPECT_EQ(at.good_flagged, r.constrained.good_flagged);
+  }
+  EXPECT_GE(binding, 1);
+  EXPECT_GT(labelled_f1(images, spec, -1e9).best.seg.f1(), 0.5);  // the planted rectangles are findable
+}
+
+TEST(ThresholdSweep, MinAreaTableAndChoice) {
+  PostprocSpec spec = line_spec();
+  spec.blur_ksize = 0;
+  std::vector<ChainImage> clean, pseudo;
+  for (uint64_t s = 0; s < 20; ++s) {
+    ChainImage c;
+    c.map = normal_map(700 + s, 24);
+    clean.push_back(c);
+    ChainImage p;
+    p.map = normal_map(900 + s, 24);
+    p.gt = cv::Mat::zeros(p.map.size(), CV_8U);
+    const int side = 2 + static_cast<int>(s % 6);  // small and larger planted defects
+    p.gt(cv::Rect(8, 8, side, side)).setTo(255);
+    p.map.setTo(3.0, p.gt);
+    pseudo.push_back(p);
+  }
+  const std::vector<int> cands = {4, 0, 16, 64, 100000};
+  const std::vector<MinAreaRow> rows = min_area_table(clean, pseudo, spec, 0.1, cands);
+  ASSERT_EQ(rows.size(), cands.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    PostprocSpec s = spec;
+    s.min_area = cands[i];
+    EXPECT_EQ(rows[i].min_area, cands[i]);
+    if (cands[i] == 100000) {
+      EXPECT_EQ(rows[i].found, 0);
+      continue;
+    }
+    std::vector<double> crit;
+    for (const auto& c : clean) crit.push_back(critical_threshold(c.map, s));
+    const BudgetThreshold b = budget_threshold(crit, 0.1);
+    EXPECT_EQ(rows[i].budget.threshold, b.threshold);
+    EXPECT_LE(rows[i].budget.flagged, 2);
+    // Found = the chain at that threshold overlaps the planted defect.
+    int found = 0;
+    for (const auto& p : pseudo) {
+      const Detection d = postprocess(p.map, 0.f, b.threshold, s);
+      found += d.anomalous && cv::countNonZero(d.mask & p.gt) > 0 ? 1 : 0;
+    }
+    EXPECT_EQ(rows[i].found, found) << cands[i];
+  }
+  const size_t b = best_min_area(rows, 4);
+  for (const auto& r : rows) EXPECT_LE(r.found, rows[b].found);
+  // Ties: fewer flagged, then the preferred value, then the smaller.
+  std::vector<MinAreaRow> tie(3);
+  tie[0].min_area = 0, tie[1].min_area = 16, tie[2].min_area = 4;
+  for (auto& t : tie) t.found = 5;
+  EXPECT_EQ(best_min_area(tie, 4), 2u);
+  EXPECT_EQ(best_min_area(tie, 7), 0u);
+  tie[1].budget.flagged = -1;
+  EXPECT_EQ(best_min_area(tie, 4), 1u);
+}
+
+TEST(ThresholdSweep, CalibrationPlotDraws) {
+  CalibrationPlot p;
+  for (int i = 0; i < 30; ++i) p.clean_critical.push_back(0.1 * i), p.found_critical.push_back(0.1 * i + 1.0);
+  p.chosen = 2.5;
+  p.chosen_label = "false-alarms";
+  const cv::Mat img = draw_calibration(p, 800, 500);
+  ASSERT_EQ(img.type(), CV_8UC3);
+  EXPECT_EQ(img.cols, 800);
+  EXPECT_EQ(img.rows, 500);
+  cv::Mat grey;
+  cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+  EXPECT_GT(cv::countNonZero(grey < 250), 2000);  // curves, band, axes: not blank
 }

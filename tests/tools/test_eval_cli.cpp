@@ -15,6 +15,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "test_support.h"
@@ -259,7 +260,7 @@ TEST_F(EvalCli, CalibrateWritesThresholdKeepingTheRest) {
   }
   CliRun bad = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write=best");
   EXPECT_EQ(bad.code, 2);
-  EXPECT_NE(bad.out.find("false-alarms | mean-std | percentile | max-f1, got 'best'"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("false-alarms | mean-std | percentile | max-f1 | labelled-f1, got 'best'"), std::string::npos) << bad.out;
   // Not a rule after a bare --write: then it is an extra argument.
   CliRun extra = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write best");
   EXPECT_EQ(extra.code, 2);
@@ -311,6 +312,71 @@ TEST_F(EvalCli, CalibrateToAFalseAlarmBudgetThroughTheWholeChain) {
   }
   CliRun k = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --k nan");
   EXPECT_EQ(k.code, 2);
+}
+
+TEST_F(EvalCli, CalibrateLabelledMinAreaAutoAndPlot) {
+  fs::copy(fs::path(profile_).parent_path(), dir("model_labelled"), fs::copy_options::recursive);
+  const fs::path prof = dir("model_labelled") / fs::path(profile_).filename();
+  const fs::path out = dir("labelled_out"), js = out / "calibrate.json", png = out / "calibrate.png";
+  fs::create_directories(out);
+  CliRun r = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --false-alarms 0.34" +
+                       " --labelled test_public --min-area auto --plot " + q(png) + " --json " + q(js) +
+                       " --write labelled-f1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* s : {"min_area candidates", "<- chosen", "within budget", "F1-best", "labelled-f1", "plot: "})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  const nlohmann::json doc = read_json(js);
+  const double t_fa = doc.at("rules").at(0).at("threshold");
+  const nlohmann::json in = doc.at("labelled").at("within_budget"), best = doc.at("labelled").at("f1_best");
+  EXPECT_GE(in.at("threshold").get<double>(), t_fa);
+  EXPECT_LE(in.at("seg_f1").get<double>(), best.at("seg_f1").get<double>());
+  EXPECT_EQ(in.at("good"), 3);
+  ASSERT_EQ(doc.at("rules").back().at("rule"), "labelled-f1");
+  // min_area: the profile's value (4) and 0, 16, 64, 256, 1024; the chosen one finds the most pseudo-defects.
+  const nlohmann::json cands = doc.at("min_area_candidates");
+  ASSERT_EQ(cands.size(), 6u);
+  EXPECT_EQ(cands.at(0).at("min_area"), 4);
+  int most = 0;
+  for (const auto& c : cands) {
+    most = std::max(most, c.at("pseudo_defects_found").get<int>());
+    EXPECT_LE(c.at("images_flagged").get<int>(), 1);  // floor(0.34 * 3), at each min_area's own threshold
+  }
+  const int chosen = doc.at("min_area");
+  for (const auto& c : cands) {
+    if (c.at("min_area") == chosen) {
+      EXPECT_EQ(c.at("pseudo_defects_found").get<int>(), most);
+    }
+  }
+  // Written: the threshold and min_area; the profile loads.
+  const Profile p = load_profile(prof.string(), false);
+  EXPECT_FLOAT_EQ(static_cast<float>(p.threshold), static_cast<float>(in.at("threshold").get<double>()));
+  EXPECT_EQ(p.post.min_area, chosen);
+  // advad predict with the written profile + advad eval: the same SegF1 and ClassF1 as calibrate reported.
+  const fs::path pred = out / "pred";
+  CliRun pr = advad_cli("predict " + q(prof) + " --dataset " + q(data()) + " --category mini --split test_public --out " + q(pred));
+  ASSERT_EQ(pr.code, 0) << pr.out;
+  CliRun e = advad_cli("eval --dataset " + q(data()) + " --maps " + q(pred) + " --json " + q(out / "eval.json") + " --quiet");
+  ASSERT_EQ(e.code, 0) << e.out;
+  const auto o = read_json(out / "eval.json")["objects"][0];
+  EXPECT_NEAR(o["seg_f1"].get<double>(), in.at("seg_f1").get<double>(), 1e-9);
+  EXPECT_NEAR(o["class_f1"].get<double>(), in.at("class_f1").get<double>(), 1e-9);
+  // The plot: a PNG of the drawn size, not blank.
+  const cv::Mat img = cv::imread(png.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 960);
+  EXPECT_EQ(img.rows, 600);
+  cv::Mat grey;
+  cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+  EXPECT_GT(cv::countNonZero(grey < 250), 2000);
+  // Refusals.
+  CliRun no_lab = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write labelled-f1");
+  EXPECT_EQ(no_lab.code, 2);
+  EXPECT_NE(no_lab.out.find("needs --labelled"), std::string::npos) << no_lab.out;
+  CliRun bad_area = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --min-area 7");
+  EXPECT_EQ(bad_area.code, 2);
+  CliRun good_only = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --labelled validation");
+  EXPECT_EQ(good_only.code, 2);
+  EXPECT_NE(good_only.out.find("no labelled defective image"), std::string::npos) << good_only.out;
 }
 
 TEST_F(EvalCli, BenchEvalModesAgree) {
