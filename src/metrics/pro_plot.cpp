@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/image_io.h"
+#include "metrics/plot_text.h"
 #include "metrics/report.h"
 
 namespace advad {
@@ -18,14 +19,6 @@ std::string fmt(double v, int decimals) {
   char b[32];
   std::snprintf(b, sizeof b, "%.*f", decimals, v);
   return b;
-}
-
-void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, cv::Scalar colour, int align = 0) {
-  int base = 0;
-  const cv::Size sz = cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base);
-  if (align == 1) at.x -= sz.width / 2;
-  if (align == 2) at.x -= sz.width;
-  cv::putText(img, s, at, cv::FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv::LINE_AA);
 }
 
 }  // namespace
@@ -49,19 +42,19 @@ cv::Mat draw_pro_curves(const std::vector<ObjectResult>& results, double x_max, 
     cv::line(img, px(0, fy), px(x_max, fy), grid, 1);
     cv::line(img, px(fx, 0), px(fx, 0) + cv::Point(0, 6), black, 1);
     cv::line(img, px(0, fy), px(0, fy) - cv::Point(6, 0), black, 1);
-    text(img, fmt(fx, decimals), px(fx, 0) + cv::Point(0, 24), 0.45, black, 1);
-    text(img, fmt(fy, 1), px(0, fy) + cv::Point(-10, 5), 0.45, black, 2);
+    plot_text(img, fmt(fx, decimals), px(fx, 0) + cv::Point(0, 24), 0.45, black, 1);
+    plot_text(img, fmt(fy, 1), px(0, fy) + cv::Point(-10, 5), 0.45, black, 2);
   }
   cv::rectangle(img, plot, black, 1);
-  text(img, "false positive rate (normal pixels)", cv::Point(plot.x + plot.width / 2, height - 20), 0.55, black, 1);
-  text(img, "PRO", cv::Point(16, plot.y + plot.height / 2), 0.55, black, 0);
-  text(img, "PRO curves, AU-PRO integrated up to the dashed limits", cv::Point(plot.x + plot.width / 2, 25), 0.55, black, 1);
+  plot_text(img, "false positive rate (normal pixels)", cv::Point(plot.x + plot.width / 2, height - 20), 0.55, black, 1);
+  plot_text(img, "PRO", cv::Point(16, plot.y + plot.height / 2), 0.55, black, 0);
+  plot_text(img, "PRO curves, AU-PRO integrated up to the dashed limits", cv::Point(plot.x + plot.width / 2, 25), 0.55, black, 1);
   // Integration limits: dashed vertical lines.
   for (double l : limits) {
     if (l > x_max) continue;
     for (int y = plot.y; y < plot.y + plot.height; y += 10)
       cv::line(img, cv::Point(px(l, 0).x, y), cv::Point(px(l, 0).x, std::min(y + 5, plot.y + plot.height)), cv::Scalar(90, 90, 90), 1);
-    text(img, "FPR " + limit_text(l), cv::Point(px(l, 0).x - 4, plot.y + 16), 0.45, cv::Scalar(90, 90, 90), 2);
+    plot_text(img, "FPR " + limit_text(l), cv::Point(px(l, 0).x - 4, plot.y + 16), 0.45, cv::Scalar(90, 90, 90), 2);
   }
   // Curves (clipped at x_max, interpolated there) and the legend.
   for (size_t k = 0; k < results.size(); ++k) {
@@ -87,10 +80,10 @@ cv::Mat draw_pro_curves(const std::vector<ObjectResult>& results, double x_max, 
       const double v = results[k].pixel.au_pro_at(limits.front());
       label += " " + (std::isnan(v) ? std::string("n/a") : fmt(100 * v, 1));
     }
-    text(img, label, cv::Point(width - right + 46, ly), 0.45, black);
+    plot_text(img, label, cv::Point(width - right + 46, ly), 0.45, black);
   }
   if (!limits.empty())
-    text(img, "(AU-PRO@" + limit_text(limits.front()) + " %)", cv::Point(width - right + 15, top + 20 + 22 * static_cast<int>(results.size())),
+    plot_text(img, "(AU-PRO@" + limit_text(limits.front()) + " %)", cv::Point(width - right + 15, top + 20 + 22 * static_cast<int>(results.size())),
          0.4, cv::Scalar(90, 90, 90));
   return img;
 }

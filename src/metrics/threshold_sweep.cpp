@@ -10,6 +10,7 @@
 #include "core/postproc.h"
 #include "data/half.h"
 #include "data/image_io.h"
+#include "metrics/plot_text.h"
 
 namespace advad {
 namespace {
@@ -52,14 +53,6 @@ std::string fmt(double v, int prec) {
   char b[40];
   std::snprintf(b, sizeof b, "%.*g", prec, v);
   return b;
-}
-
-void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, cv::Scalar colour, int align = 0) {
-  int base = 0;
-  const cv::Size sz = cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base);
-  if (align == 1) at.x -= sz.width / 2;
-  if (align == 2) at.x -= sz.width;
-  cv::putText(img, s, at, cv::FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv::LINE_AA);
 }
 
 }  // namespace
@@ -169,8 +162,8 @@ cv::Mat draw_calibration(const CalibrationPlot& p, int width, int height) {
     const double tx = lo + (hi - lo) * i / 5, fy = i / 5.0;
     cv::line(img, px(tx, 0), px(tx, 1), grid, 1);
     cv::line(img, px(lo, fy), px(hi, fy), grid, 1);
-    text(img, fmt(tx, 4), px(tx, 0) + cv::Point(0, 22), 0.45, black, 1);
-    text(img, fmt(100 * fy, 3) + "%", px(lo, fy) + cv::Point(-8, 5), 0.45, black, 2);
+    plot_text(img, fmt(tx, 4), px(tx, 0) + cv::Point(0, 22), 0.45, black, 1);
+    plot_text(img, fmt(100 * fy, 3) + "%", px(lo, fy) + cv::Point(-8, 5), 0.45, black, 2);
   }
   const int n = static_cast<int>(p.clean_critical.size());
   const int steps = std::max(2, plot.width);
@@ -198,9 +191,9 @@ cv::Mat draw_calibration(const CalibrationPlot& p, int width, int height) {
   for (int y = plot.y; y < plot.y + plot.height; y += 10)
     cv::line(img, cv::Point(px(p.chosen, 0).x, y), cv::Point(px(p.chosen, 0).x, std::min(y + 5, plot.y + plot.height)),
              black, 2);
-  text(img, p.chosen_label + " " + fmt(p.chosen, 6), cv::Point(px(p.chosen, 0).x + 4, plot.y + 16), 0.45, black);
-  text(img, "threshold", cv::Point(plot.x + plot.width / 2, height - 15), 0.55, black, 1);
-  text(img, "False alarms and detection against the threshold (" + std::to_string(n) + " calibration images)",
+  plot_text(img, p.chosen_label + " " + fmt(p.chosen, 6), cv::Point(px(p.chosen, 0).x + 4, plot.y + 16), 0.45, black);
+  plot_text(img, "threshold", cv::Point(plot.x + plot.width / 2, height - 15), 0.55, black, 1);
+  plot_text(img, "False alarms and detection against the threshold (" + std::to_string(n) + " calibration images)",
        cv::Point(plot.x + plot.width / 2, 25), 0.55, black, 1);
   struct Item {
     cv::Scalar c;
@@ -212,7 +205,7 @@ cv::Mat draw_calibration(const CalibrationPlot& p, int width, int height) {
   for (size_t k = 0; k < legend.size(); ++k) {
     const int ly = top + 20 + static_cast<int>(k) * 22;
     cv::line(img, cv::Point(width - right + 15, ly - 5), cv::Point(width - right + 40, ly - 5), legend[k].c, 6);
-    text(img, legend[k].s, cv::Point(width - right + 46, ly), 0.45, black);
+    plot_text(img, legend[k].s, cv::Point(width - right + 46, ly), 0.45, black);
   }
   return img;
 }

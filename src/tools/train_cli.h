@@ -27,6 +27,17 @@ struct TrainRunFlags {
   int stop_after = 0;
   std::string device;
   int threads = 0;
+
+  // Copies them into a method's run options (the trainers' options share these names).
+  template <typename RunOptions>
+  void apply_to(RunOptions& o) const {
+    o.output = output;
+    o.checkpoint = checkpoint;
+    o.resume = resume;
+    o.keep_checkpoint = keep_checkpoint;
+    o.device = device;
+    o.stop_after = stop_after;
+  }
 };
 
 class TrainCli {

@@ -79,12 +79,7 @@ int train_cpr_main(int argc, char** argv) {
   configure_runtime(cli.run().threads);
 
   cpr::CprTrainOptions o;
-  o.output = cli.run().output;
-  o.checkpoint = cli.run().checkpoint;
-  o.resume = cli.run().resume;
-  o.keep_checkpoint = cli.run().keep_checkpoint;
-  o.device = cli.run().device;
-  o.stop_after = cli.run().stop_after;
+  cli.run().apply_to(o);
 
   std::unique_ptr<cli::Progress> stage_bar, bar;
   std::string stage_name;

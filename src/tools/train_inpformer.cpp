@@ -72,12 +72,7 @@ int train_inpformer_main(int argc, char** argv) {
   configure_runtime(cli.run().threads);
 
   inpformer::TrainRunOptions o;
-  o.output = cli.run().output;
-  o.checkpoint = cli.run().checkpoint;
-  o.resume = cli.run().resume;
-  o.keep_checkpoint = cli.run().keep_checkpoint;
-  o.device = cli.run().device;
-  o.stop_after = cli.run().stop_after;
+  cli.run().apply_to(o);
 
   std::unique_ptr<cli::Progress> prep, bar;
   o.on_image = [&](size_t done, size_t total) {
