@@ -193,43 +193,50 @@ void ProfileGroup::only_keys(const std::vector<std::string>& allowed) const {
   }
 }
 
-int profile_line(const std::string& file, const std::string& group, const std::string& key) {
-  const std::vector<std::string> lines = read_lines(file);
-  std::string cur;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string l = ProfileGroup::trim(lines[i]);
-    if (l.empty() || l[0] == '#') continue;
-    if (l[0] == '[') {
-      cur = header_name(l);
-      if (key.empty() && cur == group) return static_cast<int>(i + 1);
-      continue;
-    }
-    if (cur != group || key.empty()) continue;
-    auto eq = l.find('=');
-    if (eq != std::string::npos && ProfileGroup::trim(l.substr(0, eq)) == key) return static_cast<int>(i + 1);
-  }
-  return 0;
-}
+namespace {
 
-void check_duplicate_keys(const std::string& file) {
+// Calls fn(line index, group, key) for every `key = value` line of an ini
+// file (comments and blank lines skipped; a group header with key ""); stops
+// when fn returns true.
+template <typename Fn>
+void for_each_ini_key(const std::string& file, Fn fn) {
   const std::vector<std::string> lines = read_lines(file);
-  std::map<std::string, std::map<std::string, size_t>> seen;  // group -> key -> line (0-based)
   std::string cur;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string l = ProfileGroup::trim(lines[i]);
     if (l.empty() || l[0] == '#') continue;
     if (l[0] == '[') {
       cur = header_name(l);
+      if (fn(i, cur, std::string())) return;
       continue;
     }
     const auto eq = l.find('=');
     if (eq == std::string::npos) continue;  // GKeyFile has rejected the file already
-    const std::string key = ProfileGroup::trim(l.substr(0, eq));
-    auto [it, fresh] = seen[cur].emplace(key, i);
-    if (!fresh)
-      throw ProfileError(file + ":" + std::to_string(i + 1) + ": [" + cur + "] " + key +
-                         ": key given twice (first on line " + std::to_string(it->second + 1) + "); keep one of them");
+    if (fn(i, cur, ProfileGroup::trim(l.substr(0, eq)))) return;
   }
+}
+
+}  // namespace
+
+int profile_line(const std::string& file, const std::string& group, const std::string& key) {
+  int line = 0;
+  for_each_ini_key(file, [&](size_t i, const std::string& g, const std::string& k) {
+    if (g == group && k == key) line = static_cast<int>(i + 1);  // key "" = the group's header
+    return line != 0;
+  });
+  return line;
+}
+
+void check_duplicate_keys(const std::string& file) {
+  std::map<std::string, std::map<std::string, size_t>> seen;  // group -> key -> line (0-based)
+  for_each_ini_key(file, [&](size_t i, const std::string& group, const std::string& key) {
+    if (key.empty()) return false;
+    auto [it, fresh] = seen[group].emplace(key, i);
+    if (!fresh)
+      throw ProfileError(file + ":" + std::to_string(i + 1) + ": [" + group + "] " + key +
+                         ": key given twice (first on line " + std::to_string(it->second + 1) + "); keep one of them");
+    return false;
+  });
 }
 
 }  // namespace advad

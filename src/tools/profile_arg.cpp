@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/profile.h"
+#include "core/profile_reader.h"
 #include "data/package_paths.h"
 #include "tools/cli.h"
 
@@ -43,10 +44,7 @@ std::string set_ini_value(const std::string& text, const std::string& group, con
   std::vector<std::string> lines;
   std::stringstream ss(text);
   for (std::string l; std::getline(ss, l);) lines.push_back(l);
-  auto trim = [](std::string s) {
-    const auto a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
-    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-  };
+  const auto trim = ProfileGroup::trim;
   int header = -1, end = static_cast<int>(lines.size()), last_key = -1;
   for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
     const std::string t = trim(lines[static_cast<size_t>(i)]);
