@@ -122,8 +122,8 @@ std::array<float, 3> parse_triple(const std::string& v, bool positive) {
   return out;
 }
 
-const std::vector<std::string> kGroups = {"profile", "input",  "tiling",    "threshold", "postproc",
-                                          "postproc.<split>", "overlay", "inpformer", "cpr", "train"};
+const std::vector<std::string> kGroups = {"profile",  "input",     "tiling", "threshold", "postproc", "postproc.<split>",
+                                          "calibration", "calibration.<split>", "overlay", "inpformer", "cpr", "train"};
 const std::vector<std::string> kPostKeys = {"blur_ksize", "blur_sigma",      "close",           "erode",
                                             "fill_holes", "fill_fallback",   "min_area",        "foreground_gate",
                                             "foreground_dilate"};
@@ -133,6 +133,23 @@ bool is_split_name(const std::string& s) {
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
   return true;
+}
+
+// The keys advad calibrate --write records; false_alarms is also calibrate's
+// default budget for this threshold.
+void check_calibration_group(const ProfileGroup& g) {
+  g.only_keys({"rule", "false_alarms", "images", "images_flagged", "false_alarm_bound", "data", "labelled", "k",
+               "percentile", "min_area"});
+  g.choice<int>("rule", 0, {{"false-alarms", 0}, {"mean-std", 1}, {"percentile", 2}, {"max-f1", 3}, {"labelled-f1", 4},
+                            {"manual", 5}});
+  g.number("false_alarms", 0.0, 0.0, 1.0, Bound::HighOpen);
+  const int n = g.integer("images", 1, 1, 1 << 30);
+  if (g.integer("images_flagged", 0, 0, 1 << 30) > n && g.has("images"))
+    g.fail("images_flagged", "more than [" + g.group() + "] images");
+  g.number("false_alarm_bound", 0.0, 0.0, 1.0);
+  g.number("k", 0.0, -1e6, 1e6);
+  g.number("percentile", 50.0, 0.0, 100.0, Bound::LowOpen);
+  g.integer("min_area", 0, 0, 1 << 30);
 }
 
 PostprocSpec read_post(const ProfileGroup& r, PostprocSpec p) {
@@ -268,9 +285,11 @@ Profile load_profile(const std::string& path, bool check_model_file) {
   g_strfreev(groups);
   for (const auto& g : group_names) {
     bool known = g == "profile" || g == "input" || g == "tiling" || g == "threshold" || g == "postproc" ||
-                 g == "overlay" || g == "inpformer" || g == "cpr" || g == "train";
-    if (!known && g.rfind("postproc.", 0) == 0) {
-      if (!is_split_name(g.substr(9))) ProfileGroup(path, g, {}).fail("", "bad split name; use letters, digits, '_' or '-'");
+                 g == "calibration" || g == "overlay" || g == "inpformer" || g == "cpr" || g == "train";
+    for (const std::string prefix : {"postproc.", "calibration."}) {
+      if (known || g.rfind(prefix, 0) != 0) continue;
+      if (!is_split_name(g.substr(prefix.size())))
+        ProfileGroup(path, g, {}).fail("", "bad split name; use letters, digits, '_' or '-'");
       known = true;
     }
     if (!known) ProfileGroup(path, g, {}).fail("", "unknown group; accepted groups: " + join(kGroups, ", "));
@@ -367,6 +386,15 @@ Profile load_profile(const std::string& path, bool check_model_file) {
   for (const char* g : {"inpformer", "cpr", "train"}) {
     const ProfileGroup mg = group(g);
     for (const auto& k : mg.keys()) p.method_groups[g][k] = *mg.find(k);
+  }
+  // [calibration] / [calibration.<split>]: how the matching threshold was set
+  // (written by advad calibrate --write). Checked here, kept raw beside the
+  // method groups so that save_profile writes them back unchanged.
+  for (const auto& g : group_names) {
+    if (g != "calibration" && g.rfind("calibration.", 0) != 0) continue;
+    const ProfileGroup cg = group(g);
+    check_calibration_group(cg);
+    for (const auto& k : cg.keys()) p.method_groups[g][k] = *cg.find(k);
   }
   return p;
 }

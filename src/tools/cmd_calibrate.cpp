@@ -32,15 +32,17 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
+#include "core/profile_reader.h"
 #include "cpr/cpr_model.h"
 #include "data/dataset.h"
-#include "data/half.h"
 #include "data/image_io.h"
 #include "data/synthetic.h"
 #include "metrics/false_alarm.h"
+#include "metrics/pixel_rules.h"
 #include "metrics/threshold_sweep.h"
 #include "engine/frame_scorer.h"
 #include "engine/model_factory.h"
+#include "tools/calibration_record.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/json_out.h"
@@ -49,54 +51,6 @@
 namespace advad::tools {
 namespace fs = std::filesystem;
 namespace {
-
-// Pixel score histogram over float16 keys, split by label.
-struct ScoreHist {
-  std::vector<uint64_t> neg = std::vector<uint64_t>(65536, 0), pos = std::vector<uint64_t>(65536, 0);
-  double sum = 0, sum_sq = 0;  // of the negatives, in float32 units (for mean-std)
-  uint64_t n_neg = 0, n_pos = 0;
-  void add(const cv::Mat& map, const cv::Mat& mask, bool stats) {
-    for (int y = 0; y < map.rows; ++y) {
-      const float* s = map.ptr<float>(y);
-      const uint8_t* m = mask.empty() ? nullptr : mask.ptr<uint8_t>(y);
-      for (int x = 0; x < map.cols; ++x) {
-        if (std::isnan(s[x])) throw ModelError("the model produced NaN scores; calibration needs finite maps");
-        const uint16_t k = half_order_key(float_to_half(s[x]));
-        if (m && m[x]) {
-          ++pos[k];
-          ++n_pos;
-        } else {
-          ++neg[k];
-          ++n_neg;
-          if (stats) {
-            sum += s[x];
-            sum_sq += static_cast<double>(s[x]) * s[x];
-          }
-        }
-      }
-    }
-  }
-};
-
-double key_value(int k) { return half_to_float(half_from_order_key(static_cast<uint16_t>(k))); }
-
-// Fraction of negatives with score >= t, and pooled F1 at t (positives from the pseudo defects).
-struct AtThreshold {
-  double fpr = 0, f1 = 0;
-};
-AtThreshold evaluate_at(const ScoreHist& h, double t) {
-  uint64_t fp = 0, tp = 0;
-  for (int k = 0; k < 65536; ++k)
-    if (key_value(k) >= t) {
-      fp += h.neg[k];
-      tp += h.pos[k];
-    }
-  AtThreshold r;
-  r.fpr = h.n_neg ? static_cast<double>(fp) / h.n_neg : 0;
-  const double d = 2.0 * tp + fp + (h.n_pos - tp);
-  r.f1 = d > 0 ? 2.0 * tp / d : 0;
-  return r;
-}
 
 std::string fmt(double v, int prec = 6) {
   char b[40];
@@ -123,6 +77,8 @@ int cmd_calibrate(int argc, char** argv) {
               "With --write [RULE] (default: false-alarms) the chosen value goes into the profile's [threshold] group (the rest of the\n"
               "file is kept as it is); for a model package that is the package's profile.ini, also when a\n"
               "profile pointing at the package is given. With --min-area auto, [postproc] min_area is written too.\n"
+              "How it was set goes beside it, in [calibration] ([calibration.<split>] for --key <split>): rule,\n"
+              "false_alarms (P; the next run's default), images, images_flagged, false_alarm_bound, data.\n"
               "Images the model has in its memory would calibrate far too low. A CPR bank records its training\n"
               "images' content: each calibration image found there is scored without its own bank entries\n"
               "(leave-one-out). Any other model (or a CPR bank without those records) is refused on the train\n"
@@ -133,7 +89,8 @@ int cmd_calibrate(int argc, char** argv) {
       .option("split", "NAME", "defect-free split to calibrate on (default: validation for AD 2, train for AD)")
       .option("false-alarms", "P",
               "false-alarm budget of the false-alarms rule: the fraction of defect-free images the line may reject, "
-              "in [0, 1) (0.01 = 1 in 100)",
+              "in [0, 1) (0.01 = 1 in 100); when not given, the profile's [calibration] false_alarms if it has one "
+              "(recorded by an earlier --write, or set by hand)",
               "0.01")
       .option("k", "K", "k of the mean-std rule", "3")
       .option("percentile", "P", "p of the percentile rule, in (0, 100)", "99.9")
@@ -172,7 +129,8 @@ int cmd_calibrate(int argc, char** argv) {
       .quiet_flag();
   if (!a.parse(argc, argv)) return 0;
   if (!a.has("dataset")) throw cli::UsageError("advad calibrate: --dataset <DIR> is required (see advad calibrate --help)");
-  const double k = a.number("k"), pct = a.number("percentile"), budget = a.number("false-alarms");
+  const double k = a.number("k"), pct = a.number("percentile");
+  double budget = a.number("false-alarms");
   if (!std::isfinite(k)) throw cli::UsageError("advad calibrate: --k must be a finite number, got " + a.str("k"));
   if (!(budget >= 0 && budget < 1))
     throw cli::UsageError("advad calibrate: --false-alarms must be a fraction in [0, 1) (0.01 = 1 %), got " +
@@ -197,6 +155,13 @@ int cmd_calibrate(int argc, char** argv) {
 
   const std::string profile_path = resolve_profile_path(a.positionals()[0], "calibrate");
   auto profile = std::make_shared<Profile>(load_profile(profile_path));
+  if (!a.has("false-alarms")) {
+    const double recorded = recorded_false_alarms(*profile, key, budget);
+    if (recorded != budget)
+      cli::note("advad calibrate: false-alarm budget " + ProfileGroup::shortest(recorded) + " from [" +
+                calibration_group(key) + "] false_alarms of " + profile_path);
+    budget = recorded;
+  }
   const std::string category = a.has("category") ? a.str("category") : profile->category;
   std::string split = a.str("split");
   if (split.empty())
@@ -309,35 +274,9 @@ int cmd_calibrate(int argc, char** argv) {
 
   const double mean = clean.sum / clean.n_neg;
   const double stdev = std::sqrt(std::max(0.0, clean.sum_sq / clean.n_neg - mean * mean));
-  const double t_meanstd = mean + k * stdev;
-  // Percentile over the float16 values: the smallest value with >= p% of the pixels at or below it.
-  double t_pct = key_value(65535);
-  {
-    const double want = pct / 100.0 * clean.n_neg;
-    uint64_t cum = 0;
-    for (int kk = 0; kk < 65536; ++kk) {
-      cum += clean.neg[kk];
-      if (clean.neg[kk] && cum >= want) {
-        t_pct = key_value(kk);
-        break;
-      }
-    }
-  }
-  // max-F1: sweep the distinct values from the top, positive iff score >= value.
-  double t_f1 = key_value(65535), best_f1 = -1;
-  {
-    uint64_t tp = 0, fp = 0;
-    for (int kk = 65535; kk >= 0; --kk) {
-      if (!pseudo.neg[kk] && !pseudo.pos[kk]) continue;
-      tp += pseudo.pos[kk];
-      fp += pseudo.neg[kk];
-      const double f1 = 2.0 * tp / (2.0 * tp + fp + (pseudo.n_pos - tp));
-      if (f1 > best_f1) {
-        best_f1 = f1;
-        t_f1 = key_value(kk);
-      }
-    }
-  }
+  const double t_meanstd = mean_std_threshold(clean, k);
+  const double t_pct = percentile_threshold(clean, pct);
+  const double t_f1 = max_f1_threshold(pseudo);
 
   std::vector<MinAreaRow> areas;
   size_t area_pick = 0;
@@ -477,10 +416,23 @@ int cmd_calibrate(int argc, char** argv) {
     std::snprintf(v, sizeof v, "%.17g", t_write);
     std::vector<IniEdit> edits = {{"threshold", key, v}};
     if (auto_area) edits.push_back({"postproc", "min_area", std::to_string(post_after_blur.min_area)});
-    edit_profile_file(profile_path, edits);
+    CalibrationRecord rec;
+    rec.rule = write_rule;
+    rec.false_alarms = budget;
+    rec.images = static_cast<int>(used);
+    rec.images_flagged = count_at(critical, t_write);
+    rec.bound = clopper_pearson_upper(rec.images_flagged, rec.images);
+    rec.data = (fs::path(a.str("dataset")) / category / split).string();
+    if (!labelled_split.empty()) rec.labelled = (fs::path(a.str("dataset")) / category / labelled_split).string();
+    rec.k = k;
+    rec.percentile = pct;
+    if (auto_area) rec.min_area = post_after_blur.min_area;
+    const std::vector<IniEdit> record = calibration_edits(rec, key, profile_path);
+    edits.insert(edits.end(), record.begin(), record.end());
+    edit_profile_file(profile_path, edits, {calibration_group(key)});
     std::cout << "wrote [threshold] " << key << " = " << v << " (" << write_rule << ")"
               << (auto_area ? " and [postproc] min_area = " + std::to_string(post_after_blur.min_area) : std::string())
-              << " to " << profile_path << "\n";
+              << " to " << profile_path << ", with how it was set in [" << calibration_group(key) << "]\n";
   }
   std::cout << std::flush;
   return unreadable.finish(n);

@@ -78,11 +78,25 @@ std::string set_ini_value(const std::string& text, const std::string& group, con
   return out;
 }
 
-void edit_profile_file(const std::string& path, const std::vector<IniEdit>& edits) {
+std::string remove_ini_group(const std::string& text, const std::string& group) {
+  std::stringstream ss(text);
+  std::string out;
+  bool inside = false;
+  for (std::string l; std::getline(ss, l);) {
+    const std::string t = ProfileGroup::trim(l);
+    if (!t.empty() && t[0] == '[') inside = t == "[" + group + "]";
+    if (!inside) out += l + "\n";
+  }
+  return out;
+}
+
+void edit_profile_file(const std::string& path, const std::vector<IniEdit>& edits,
+                       const std::vector<std::string>& drop) {
   std::ifstream in(path);
   std::stringstream buf;
   buf << in.rdbuf();
   std::string text = buf.str();
+  for (const auto& g : drop) text = remove_ini_group(text, g);
   for (const auto& e : edits) text = set_ini_value(text, e.group, e.key, e.value);
   const fs::path tmp = fs::path(path).parent_path() / (".tmp_" + fs::path(path).filename().string());
   {

@@ -21,11 +21,17 @@ std::string resolve_profile_path(const std::string& arg, const std::string& comm
 std::string set_ini_value(const std::string& text, const std::string& group, const std::string& key,
                           const std::string& value);
 
+// Removes [group] and its lines (up to the next group header); a comment block
+// directly above the header stays. The text unchanged when there is no such group.
+std::string remove_ini_group(const std::string& text, const std::string& group);
+
 struct IniEdit {
   std::string group, key, value;
 };
-// Applies the edits to the profile file through a temporary copy that must
-// load (load_profile) before it replaces the file: never a profile that does not load.
-void edit_profile_file(const std::string& path, const std::vector<IniEdit>& edits);
+// Drops the groups in `drop`, then applies the edits, to the profile file
+// through a temporary copy that must load (load_profile) before it replaces
+// the file: never a profile that does not load.
+void edit_profile_file(const std::string& path, const std::vector<IniEdit>& edits,
+                       const std::vector<std::string>& drop = {});
 
 }  // namespace advad::tools

@@ -330,6 +330,26 @@ TEST(ProfileStrict, SplitMustBeOneTheProfileDefines) {
   }
 }
 
+TEST(Profile, CalibrationRecordIsCheckedAndKeptOnSave) {
+  TempDir d;
+  Profile p = load_profile(write_ini(d,
+      "[threshold]\ndefault = 0.4\nmixed = 0.6\n[calibration]\nrule = false-alarms\nfalse_alarms = 0.01\n"
+      "images = 200\nimages_flagged = 2\nfalse_alarm_bound = 0.0355\ndata = ../data/validation\n"
+      "[calibration.mixed]\nrule = percentile\npercentile = 99.9\nimages = 30\n"));
+  EXPECT_EQ(p.method_groups.at("calibration").at("images"), "200");
+  save_profile(p, d.file("copy.ini"));
+  const Profile q = load_profile(d.file("copy.ini"));
+  EXPECT_EQ(q.method_groups.at("calibration").at("data"), "../data/validation");
+  EXPECT_EQ(q.method_groups.at("calibration.mixed").at("rule"), "percentile");
+  EXPECT_TRUE(q.split_names() == std::vector<std::string>{"mixed"});  // a record defines no split
+  expect_error(write_ini(d, "[calibration]\nbudget = 0.01\n"),
+               {"[calibration] budget", "unknown key", "false_alarms"});
+  expect_error(write_ini(d, "[calibration]\nfalse_alarms = 1\n"), {"[calibration] false_alarms", "out of range"});
+  expect_error(write_ini(d, "[calibration]\nrule = best\n"), {"[calibration] rule", "false-alarms | mean-std"});
+  expect_error(write_ini(d, "[calibration]\nimages = 3\nimages_flagged = 4\n"), {"images_flagged", "more than"});
+  expect_error(write_ini(d, "[calibration.a/b]\nrule = manual\n"), {"[calibration.a/b]", "bad split name"});
+}
+
 }  // namespace
 }  // namespace advad
 

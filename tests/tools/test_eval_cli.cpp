@@ -305,6 +305,37 @@ TEST_F(EvalCli, CalibrateToAFalseAlarmBudgetThroughTheWholeChain) {
   }
   EXPECT_EQ(frames, 3);
   EXPECT_EQ(defects, flagged);
+  // The profile records how the threshold was set, and the budget is the next run's default.
+  const auto& rec = p.method_groups.at("calibration");
+  EXPECT_EQ(rec.at("rule"), "false-alarms");
+  EXPECT_EQ(rec.at("false_alarms"), "0.34");
+  EXPECT_EQ(rec.at("images"), "3");
+  EXPECT_EQ(rec.at("images_flagged"), std::to_string(flagged));
+  EXPECT_NEAR(std::stod(rec.at("false_alarm_bound")), doc.at("false_alarm_upper95").get<double>(), 1e-12);
+  EXPECT_TRUE(fs::equivalent(fs::path(prof).parent_path() / rec.at("data"), data() / "mini/validation"));
+  CliRun again = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --write percentile");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("false-alarm budget 0.34 from [calibration] false_alarms"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("at most 34 % of 3 images flagged"), std::string::npos) << again.out;
+  const Profile p2 = load_profile(prof.string(), false);
+  const auto& rec2 = p2.method_groups.at("calibration");
+  EXPECT_EQ(rec2.at("rule"), "percentile");
+  EXPECT_EQ(rec2.at("percentile"), "99.9");
+  EXPECT_EQ(rec2.count("k"), 0u);  // a rule's own keys only
+  // A bad record is a profile error naming the key.
+  {
+    std::ifstream f(prof);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string text = ss.str();
+    const auto at = text.find("false_alarms = 0.34");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, 19, "false_alarms = 1.5");
+    std::ofstream(prof) << text;
+  }
+  CliRun broken = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini");
+  EXPECT_EQ(broken.code, 2) << broken.out;
+  EXPECT_NE(broken.out.find("[calibration] false_alarms"), std::string::npos) << broken.out;
   for (const char* bad : {"1", "-0.1", "nan"}) {
     CliRun b = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --false-alarms " + bad);
     EXPECT_EQ(b.code, 2) << bad;
