@@ -15,9 +15,9 @@
 
 #include "core/error.h"
 #include "core/model.h"
-#include "cpr/cpr_bank.h"
-#include "cpr/cpr_model.h"
-#include "cpr/cpr_scorer.h"
+#include "cpr/bank/bank.h"
+#include "cpr/model/model.h"
+#include "cpr/model/scorer.h"
 #include "tools/cli.h"
 #include "tools/json_out.h"
 #include "tools/subcommands.h"

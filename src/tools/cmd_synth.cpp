@@ -13,9 +13,9 @@
 
 #include "core/error.h"
 #include "core/profile.h"
-#include "cpr/cpr_image.h"
-#include "cpr/cpr_settings.h"
-#include "cpr/cpr_synth.h"
+#include "cpr/model/image.h"
+#include "cpr/model/settings.h"
+#include "cpr/synth/synth.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 

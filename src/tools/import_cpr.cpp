@@ -6,7 +6,7 @@
 // The official pickled grb.pth / feb.pth modules are not read: the GRB
 // codebook and histograms are refitted from the training images, and with
 // foreground = on the Foreground Estimation Branch is fitted too (2-means
-// priors + LDA, cpr_feb_fit.h); the bank holds every training image's
+// priors + LDA, cpr/bank/feb_fit.h); the bank holds every training image's
 // normalised head features.
 #include <filesystem>
 #include <iostream>
@@ -16,9 +16,9 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
-#include "cpr/cpr_package_build.h"
-#include "cpr/cpr_settings.h"
-#include "cpr/cpr_weights.h"
+#include "cpr/bank/package.h"
+#include "cpr/model/settings.h"
+#include "cpr/model/weights.h"
 #include "engine/model_factory.h"
 #include "io/state_dict.h"
 #include "tools/cli.h"

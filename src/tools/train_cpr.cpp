@@ -1,6 +1,6 @@
 // advad train <profile.ini> for method = cpr: contrastive training of the CPR
 // LRB heads, then a package (weights + bank + profile). Everything that
-// computes is in src/cpr/cpr_train_*; this file maps flags onto [train] keys,
+// computes is in src/cpr/train/; this file maps flags onto [train] keys,
 // shows progress and reports.
 #include <algorithm>
 #include <filesystem>
@@ -13,8 +13,8 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
-#include "cpr/cpr_train_loop.h"
-#include "cpr/cpr_train_settings.h"
+#include "cpr/train/run.h"
+#include "cpr/train/settings.h"
 #include "tools/cli.h"
 #include "tools/train_cli.h"
 #include "tools/subcommands.h"

@@ -11,8 +11,8 @@
 
 #include "core/error.h"
 #include "core/profile.h"
-#include "cpr/cpr_image.h"
-#include "cpr/cpr_model.h"
+#include "cpr/model/image.h"
+#include "cpr/model/model.h"
 #include "cpr_fixture.h"
 
 using namespace advad;

@@ -1,4 +1,4 @@
-// CPR local matching (src/cpr/cpr_match.cpp) against a straightforward
+// CPR local matching (src/cpr/model/match.cpp) against a straightforward
 // reference kept here (per image, per offset, per channel, summed in float64),
 // on random inputs: float32 and float16 banks, contiguous and strided banks,
 // retrieved entries in any order and repeated, odd map sizes and regions, the
@@ -12,9 +12,9 @@
 #include <limits>
 
 #include "core/error.h"
-#include "cpr/cpr_match.h"
-#include "cpr/cpr_model.h"
-#include "cpr/cpr_score.h"
+#include "cpr/model/match.h"
+#include "cpr/model/model.h"
+#include "cpr/model/score.h"
 #include "cpr_fixture.h"
 
 using namespace advad::cpr;

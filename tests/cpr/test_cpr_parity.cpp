@@ -7,10 +7,10 @@
 
 #include <torch/nn/functional/fold.h>
 
-#include "cpr/cpr_grb.h"
-#include "cpr/cpr_model.h"
-#include "cpr/cpr_score.h"
-#include "cpr/cpr_scorer.h"
+#include "cpr/model/grb.h"
+#include "cpr/model/model.h"
+#include "cpr/model/score.h"
+#include "cpr/model/scorer.h"
 #include "cpr_fixture.h"
 
 using namespace advad::cpr;

@@ -11,8 +11,8 @@
 
 #include "core/error.h"
 #include "core/model.h"
-#include "cpr/cpr_model.h"
-#include "cpr/cpr_weights.h"
+#include "cpr/model/model.h"
+#include "cpr/model/weights.h"
 #include "cpr_fixture.h"
 
 using namespace advad;

@@ -18,9 +18,9 @@
 #include "test_support.h"
 #include "core/error.h"
 #include "core/profile.h"
-#include "cpr/cpr_perlin.h"
-#include "cpr/cpr_synth.h"
-#include "cpr/cpr_synth_internal.h"
+#include "cpr/synth/perlin_noise.h"
+#include "cpr/synth/synth.h"
+#include "cpr/synth/internal.h"
 
 using namespace advad;
 using namespace advad::cpr;

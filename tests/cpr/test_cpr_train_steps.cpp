@@ -19,10 +19,10 @@
 #include "test_support.h"
 #include "core/error.h"
 #include "core/profile.h"
-#include "cpr/cpr_train_loop.h"
-#include "cpr/cpr_train_loss.h"
-#include "cpr/cpr_train_points.h"
-#include "cpr/cpr_train_settings.h"
+#include "cpr/train/run.h"
+#include "cpr/train/loss.h"
+#include "cpr/train/points.h"
+#include "cpr/train/settings.h"
 #include "io/npy.h"
 
 namespace fs = std::filesystem;

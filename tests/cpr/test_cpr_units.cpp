@@ -10,13 +10,13 @@
 
 #include "core/error.h"
 #include "test_support.h"
-#include "cpr/cpr_bank.h"
-#include "cpr/cpr_codebook_cv.h"
-#include "cpr/cpr_grb.h"
-#include "cpr/cpr_match.h"
-#include "cpr/cpr_network.h"
-#include "cpr/cpr_score.h"
-#include "cpr/cpr_settings.h"
+#include "cpr/bank/bank.h"
+#include "cpr/bank/codebook_cv.h"
+#include "cpr/model/grb.h"
+#include "cpr/model/match.h"
+#include "cpr/model/network.h"
+#include "cpr/model/score.h"
+#include "cpr/model/settings.h"
 
 using namespace advad;
 using namespace advad::cpr;

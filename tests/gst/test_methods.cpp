@@ -14,8 +14,8 @@
 
 #include "core/model.h"
 #include "core/profile.h"
-#include "cpr/cpr_network.h"
-#include "cpr/cpr_package_build.h"
+#include "cpr/model/network.h"
+#include "cpr/bank/package.h"
 #include "engine/frame_scorer.h"
 #include "engine/model_factory.h"
 #include "gst/advadmeta.h"

@@ -10,10 +10,10 @@
 
 #include "tensor_checks.h"
 #include "test_support.h"
-#include "cpr/cpr_bank_build.h"
-#include "cpr/cpr_image.h"
-#include "cpr/cpr_network.h"
-#include "cpr/cpr_weights.h"
+#include "cpr/bank/build.h"
+#include "cpr/model/image.h"
+#include "cpr/model/network.h"
+#include "cpr/model/weights.h"
 #include "io/npy.h"
 
 namespace cprtest {
