@@ -50,6 +50,19 @@ int verify(const std::string& ini, const std::vector<cv::Mat>& frames, const std
   return wrong;
 }
 
+// The blob's pixels: the same seed without a defect draws the same texture and
+// noise (the blob is drawn last), so the frames differ exactly where it is.
+void write_blob_mask(const cv::Mat& rgb, int w, int h, int seed, int i, const fs::path& dir, const std::string& name) {
+  const cv::Mat clean = make_synthetic_frame(w, h, false, static_cast<uint32_t>(seed) * 7919u + static_cast<uint32_t>(i));
+  cv::Mat diff, mask;
+  cv::absdiff(rgb, clean, diff);
+  cv::transform(diff, mask, cv::Matx13f(1, 1, 1));  // any channel differs (saturating sum)
+  cv::threshold(mask, mask, 0, 255, cv::THRESH_BINARY);
+  fs::create_directories(dir);
+  const std::string file = (dir / (fs::path(name).stem().string() + "_mask.png")).string();
+  if (!cv::imwrite(file, mask)) throw InputError("cannot write " + file);
+}
+
 }  // namespace
 
 int cmd_make_demo(int argc, char** argv) {
@@ -69,6 +82,8 @@ int cmd_make_demo(int argc, char** argv) {
       .option("input-size", "N", "model input side the demo profile resizes tiles to", "256")
       .option("tiling", "GRID", "tiling of the demo profile, COLSxROWS (';' for pyramid levels)", "2x2")
       .option("threshold", "T", "threshold of the demo profile (score >= T is a defect)", "0.5")
+      .flag("masks", "also write frames/masks/frame_NNNN_mask.png (0/255, the planted blob's exact pixels) for every "
+                     "frame with a defect: ground truth in the MVTec AD 2 naming, for advad eval and calibrate --labelled")
       .flag("verify", "run the written package over the frames and report each verdict (exit 1 on a wrong one)")
       .quiet_flag();
   if (!args.parse(argc, argv)) return 0;
@@ -126,6 +141,7 @@ int cmd_make_demo(int argc, char** argv) {
     cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
     const std::string file = (frames_dir / name).string();
     if (!cv::imwrite(file, bgr)) throw InputError("cannot write " + file);
+    if (defect && args.on("masks")) write_blob_mask(rgb, w, h, seed, i, frames_dir / "masks", name);
     if (video.isOpened()) video.write(bgr);
     labels << name << "," << (defect ? 1 : 0) << "," << box.x << "," << box.y << "," << box.width << ","
            << box.height << "\n";

@@ -491,3 +491,35 @@ TEST_F(EvalCli, BadFilesInTheDatasetGiveExitCode2Or3) {
   EXPECT_EQ(s.code, 2);
   EXPECT_NE(s.out.find("original image resolution"), std::string::npos) << s.out;
 }
+
+// make-demo --masks: each defect frame's mask is exactly its blob (bounding box
+// = labels.csv's box), clean frames get none.
+TEST_F(EvalCli, MakeDemoMasksAreThePlantedBlobs) {
+  const fs::path out = dir("demo_masks");
+  CliRun r = advad_cli("make-demo " + q(out) + " --frames 4 --width 96 --height 64 --tiling 1x1 --masks --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream labels(out / "frames/labels.csv");
+  std::string line;
+  std::getline(labels, line);  // header
+  int defects = 0;
+  while (std::getline(labels, line)) {
+    std::stringstream ss(line);
+    std::string name, f[5];
+    std::getline(ss, name, ',');
+    for (auto& v : f) std::getline(ss, v, ',');
+    const fs::path mask = out / "frames/masks" / (fs::path(name).stem().string() + "_mask.png");
+    if (f[0] == "0") {
+      EXPECT_FALSE(fs::exists(mask)) << mask;
+      continue;
+    }
+    ++defects;
+    const cv::Mat m = cv::imread(mask.string(), cv::IMREAD_UNCHANGED);
+    ASSERT_FALSE(m.empty()) << mask;
+    ASSERT_EQ(m.type(), CV_8U);
+    EXPECT_EQ(cv::countNonZero(m > 0), cv::countNonZero(m == 255));  // 0/255 only
+    const cv::Rect box = cv::boundingRect(m);
+    EXPECT_EQ(box, cv::Rect(std::stoi(f[1]), std::stoi(f[2]), std::stoi(f[3]), std::stoi(f[4]))) << name;
+    EXPECT_GT(cv::countNonZero(m), box.area() / 2);  // a filled ellipse, not its outline
+  }
+  EXPECT_EQ(defects, 2);
+}
