@@ -5,27 +5,19 @@
 #include <opencv2/core.hpp>
 
 #include "core/error.h"
+#include "train/rng.h"
 
 namespace advad::inpformer {
-
-namespace {
-uint64_t splitmix(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-}  // namespace
 
 TrainRng::TrainRng(uint64_t a, uint64_t b, uint64_t c, uint64_t d) : state_(0x243F6A8885A308D3ull) {
   // Fold the words in one by one so (1,2) and (2,1) give different streams.
   for (uint64_t w : {a, b, c, d}) {
     state_ ^= w;
-    state_ = splitmix(state_);
+    state_ = train::splitmix64(state_);
   }
 }
 
-uint64_t TrainRng::next() { return splitmix(state_); }
+uint64_t TrainRng::next() { return train::splitmix64(state_); }
 
 double TrainRng::uniform(double lo, double hi) {
   const double u = static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0);  // 53 bits in [0,1)

@@ -1,12 +1,10 @@
 #include "inpformer/train_loop.h"
 
-#include <cmath>
-#include <filesystem>
+#include <memory>
 #include <numeric>
 #include <torch/autograd.h>
 
 #include "core/error.h"
-#include "core/model.h"
 #include "inpformer/inpformer_package.h"
 #include "inpformer/inpformer_weights.h"
 #include "inpformer/train_augment.h"
@@ -14,8 +12,6 @@
 #include "inpformer/train_loss.h"
 #include "inpformer/train_optim.h"
 #include "io/checkpoint.h"
-
-namespace fs = std::filesystem;
 
 namespace advad::inpformer {
 
@@ -41,152 +37,161 @@ std::vector<std::pair<std::string, torch::Tensor>> trainable_named(InpFormerNet&
   return out;
 }
 
-struct Meta {
-  int64_t step, total, seed, tiles, batch;
+class InpFormerTrainer final : public train::Method {
+ public:
+  InpFormerTrainer(const Profile& profile, const TrainSettings& settings) : profile_(profile), s_(settings) {}
+
+  const char* method() const override { return "inpformer"; }
+  const char* name() const override { return "INP-Former"; }
+  std::string divergence_hint() const override { return "lower [train] lr or check the encoder weights"; }
+
+  void prepare(const torch::Device& device, const train::StageFn& stage) override {
+    device_ = device;
+    build_network();
+    load_tiles(stage);
+    make_optimizer();
+  }
+  long total_steps() const override { return total_; }
+  long checkpoint_every() const override { return s_.checkpoint_every; }
+  int64_t seed() const override { return static_cast<int64_t>(s_.seed); }
+  std::vector<train::ShapeEntry> shape() const override {
+    return {{"tiles", static_cast<int64_t>(data_->size()), "training tiles"}, {"batch", s_.batch, "batch"}};
+  }
+  train::StepLoss step(long step) override;
+  void save_state(StateDict& sd) override {
+    for (auto& [k, t] : trainable_named(net_)) put_copy(sd, "net." + k, t);
+    opt_->save_state(sd, "optim.");
+  }
+  void load_state(const StateDict& sd, const std::string&) override {
+    restore_tensors(sd, "net.", trainable_named(net_), "the checkpoint belongs to another architecture");
+    opt_->load_state(sd, "optim.");
+  }
+  std::string write_package(const std::string& output, const train::StageFn& stage) override;
+
+  void describe(TrainRunResult& r) const {
+    r.model = spec_.cfg.describe();
+    if (!data_) return;
+    r.images = data_->images().size();
+    r.tiles = data_->size();
+  }
+
+ private:
+  void build_network();
+  void load_tiles(const train::StageFn& stage);
+  void make_optimizer();
+  torch::Tensor assemble_batch(long step);
+
+  const Profile& profile_;
+  const TrainSettings& s_;
+  torch::Device device_{torch::kCPU};
+  InpFormerSpec spec_;
+  InpFormerNet net_{nullptr};
+  std::unique_ptr<TileDataset> data_;
+  long per_epoch_ = 0, total_ = 0;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<StableAdamW> opt_;
+  AugmentSpec aug_;
+  long order_epoch_ = -1;
+  std::vector<size_t> order_;
 };
 
-void write_checkpoint(const std::string& path, InpFormerNet& net, const StableAdamW& opt, const Meta& m) {
-  StateDict sd;
-  put_meta(sd, "step", m.step);
-  put_meta(sd, "total", m.total);
-  put_meta(sd, "seed", m.seed);
-  put_meta(sd, "tiles", m.tiles);
-  put_meta(sd, "batch", m.batch);
-  for (auto& [k, t] : trainable_named(net)) put_copy(sd, "net." + k, t);
-  opt.save_state(sd, "optim.");
-  save_checkpoint(sd, path);
+// Seed first, so a random encoder and the official init are reproducible.
+void InpFormerTrainer::build_network() {
+  StateDict encoder_sd;
+  spec_ = training_spec(profile_, s_, &encoder_sd);
+  torch::manual_seed(s_.seed);
+  net_ = InpFormerNet(spec_.cfg);
+  if (!encoder_sd.keys.empty()) load_inpformer_weights(net_, encoder_sd);
+  encoder_sd = StateDict{};
+  net_->init_trainable();
+  net_->freeze_encoder();
+  net_->to(device_);
 }
 
-long read_checkpoint(const std::string& path, InpFormerNet& net, StableAdamW& opt, const Meta& expect) {
-  const StateDict sd = load_checkpoint(path);
-  expect_meta(sd, "seed", expect.seed, "seed");
-  expect_meta(sd, "total", expect.total, "total steps");
-  expect_meta(sd, "tiles", expect.tiles, "training tiles");
-  expect_meta(sd, "batch", expect.batch, "batch");
-  restore_tensors(sd, "net.", trainable_named(net), "the checkpoint belongs to another architecture");
-  opt.load_state(sd, "optim.");
-  return checkpoint_step(sd, expect.total);
+// The seed's tiles of every training image; the step count follows from them.
+void InpFormerTrainer::load_tiles(const train::StageFn& stage) {
+  TrainDataSpec ds;
+  ds.folder = s_.data;
+  ds.grids = s_.grids;
+  ds.full_image = s_.full_image;
+  ds.input = profile_.input;
+  ds.cache_bytes = static_cast<size_t>(s_.cache_mb) << 20;
+  data_ = std::make_unique<TileDataset>(ds, [&](size_t done, size_t total) {
+    stage("tiles", static_cast<int64_t>(done), static_cast<int64_t>(total));
+  });
+  if (data_->size() < static_cast<size_t>(s_.batch))
+    throw InputError("training data: " + std::to_string(data_->size()) + " tiles from " +
+                     std::to_string(data_->images().size()) + " images in " + s_.data + " are fewer than one batch (" +
+                     std::to_string(s_.batch) + "); lower [train] batch or add images / grids");
+  per_epoch_ = static_cast<long>(data_->size() / static_cast<size_t>(s_.batch));
+  total_ = s_.iterations > 0 ? s_.iterations : static_cast<long>(s_.epochs) * per_epoch_;
+}
+
+void InpFormerTrainer::make_optimizer() {
+  StableAdamWOptions oo;
+  oo.lr = s_.lr;
+  oo.weight_decay = s_.weight_decay;
+  params_ = net_->trainable_parameters();
+  opt_ = std::make_unique<StableAdamW>(params_, oo);
+  aug_.hflip = s_.hflip;
+  aug_.vflip = s_.vflip;
+  aug_.lighting = s_.lighting;
+  net_->train();
+}
+
+// The step's tiles in epoch order, each augmented by its own (step, slot) generator.
+torch::Tensor InpFormerTrainer::assemble_batch(long step) {
+  const long epoch = step / per_epoch_, pos = step % per_epoch_;
+  if (epoch != order_epoch_) {
+    order_ = epoch_order(data_->size(), s_.seed, epoch);
+    order_epoch_ = epoch;
+  }
+  std::vector<cv::Mat> items;
+  for (int j = 0; j < s_.batch; ++j) {
+    cv::Mat t = data_->tile(order_[static_cast<size_t>(pos * s_.batch + j)]);
+    TrainRng rng(s_.seed, kAugmentStream, static_cast<uint64_t>(step), static_cast<uint64_t>(j));
+    augment(t, aug_, rng);
+    items.push_back(t);
+  }
+  return normalise_batch(items, profile_.input).to(device_);
+}
+
+train::StepLoss InpFormerTrainer::step(long step) {
+  const torch::Tensor x = assemble_batch(step);
+  const double lr = warm_cosine_lr(step, total_, s_.warmup, s_.lr, s_.lr_final);
+  opt_->set_lr(lr);
+  InpFormerOutput out = net_->forward(x);
+  TrainLoss loss = inpformer_loss(out.enc_groups, out.dec_groups, out.distance, 0.2, 3.0);
+  opt_->zero_grad();
+  loss.total.backward();
+  const double gnorm = clip_grad_norm(params_, s_.clip);
+  opt_->step();
+  return {loss.total.item<double>(),
+          {{"soft_mining", loss.soft_mining.item<double>()},
+           {"coherence", loss.coherence.item<double>()},
+           {"lr", lr},
+           {"grad_norm", gnorm}}};
+}
+
+// The profile with the resolved training settings recorded, and the weights.
+std::string InpFormerTrainer::write_package(const std::string& output, const train::StageFn&) {
+  net_->eval();
+  net_->to(torch::kCPU);
+  Profile pkg = profile_;
+  auto& tg = pkg.method_groups["train"];
+  tg["data"] = s_.data;
+  tg["encoder_weights"] = s_.encoder_weights;
+  return save_package(output, net_, pkg, spec_.map);
 }
 
 }  // namespace
 
-TrainRunResult run_inpformer_training(const Profile& profile, const TrainSettings& s, const TrainRunOptions& o) {
-  if (profile.method != "inpformer")
-    throw ProfileError(profile.path + ": [profile] method is " + profile.method +
-                       "; the INP-Former trainer needs method = inpformer");
+TrainRunResult run_inpformer_training(const Profile& profile, const TrainSettings& settings,
+                                      const train::RunOptions& options) {
+  InpFormerTrainer trainer(profile, settings);
   TrainRunResult res;
-  const std::string output = o.output.empty() ? profile.model : o.output;
-  if (output.empty()) throw ProfileError(profile.path + ": [profile] model is empty; name the package folder to write");
-  const std::string ckpt = o.checkpoint.empty() ? (fs::path(output) / "checkpoint.pth").string() : o.checkpoint;
-  const torch::Device device = resolve_device(o.device);
-
-  // Network: seed first, so a random encoder and the official init are reproducible.
-  StateDict encoder_sd;
-  const InpFormerSpec spec = training_spec(profile, s, &encoder_sd);
-  torch::manual_seed(s.seed);
-  InpFormerNet net(spec.cfg);
-  if (!encoder_sd.keys.empty()) load_inpformer_weights(net, encoder_sd);
-  encoder_sd = StateDict{};
-  net->init_trainable();
-  net->freeze_encoder();
-  net->to(device);
-  res.model = spec.cfg.describe();
-
-  // Data.
-  TrainDataSpec ds;
-  ds.folder = s.data;
-  ds.grids = s.grids;
-  ds.full_image = s.full_image;
-  ds.input = profile.input;
-  ds.cache_bytes = static_cast<size_t>(s.cache_mb) << 20;
-  TileDataset data(ds, o.on_image);
-  res.images = data.images().size();
-  res.tiles = data.size();
-  if (data.size() < static_cast<size_t>(s.batch))
-    throw InputError("training data: " + std::to_string(data.size()) + " tiles from " +
-                     std::to_string(res.images) + " images in " + s.data + " are fewer than one batch (" +
-                     std::to_string(s.batch) + "); lower [train] batch or add images / grids");
-  const long per_epoch = static_cast<long>(data.size() / static_cast<size_t>(s.batch));
-  const long total = s.iterations > 0 ? s.iterations : static_cast<long>(s.epochs) * per_epoch;
-  res.total_steps = total;
-
-  StableAdamWOptions oo;
-  oo.lr = s.lr;
-  oo.weight_decay = s.weight_decay;
-  std::vector<torch::Tensor> params = net->trainable_parameters();
-  StableAdamW opt(params, oo);
-  const Meta meta{0, total, static_cast<int64_t>(s.seed), static_cast<int64_t>(data.size()), s.batch};
-
-  long step = 0;
-  if (o.resume) step = read_checkpoint(ckpt, net, opt, meta);
-  res.start_step = step;
-
-  AugmentSpec aug;
-  aug.hflip = s.hflip;
-  aug.vflip = s.vflip;
-  aug.lighting = s.lighting;
-  net->train();
-  long order_epoch = -1;
-  std::vector<size_t> order;
-  const long stop = o.stop_after > 0 ? std::min(total, o.stop_after) : total;
-  while (step < stop) {
-    const long epoch = step / per_epoch, pos = step % per_epoch;
-    if (epoch != order_epoch) {
-      order = epoch_order(data.size(), s.seed, epoch);
-      order_epoch = epoch;
-    }
-    std::vector<cv::Mat> items;
-    for (int j = 0; j < s.batch; ++j) {
-      cv::Mat t = data.tile(order[static_cast<size_t>(pos * s.batch + j)]);
-      TrainRng rng(s.seed, kAugmentStream, static_cast<uint64_t>(step), static_cast<uint64_t>(j));
-      augment(t, aug, rng);
-      items.push_back(t);
-    }
-    const torch::Tensor x = normalise_batch(items, profile.input).to(device);
-
-    const double lr = warm_cosine_lr(step, total, s.warmup, s.lr, s.lr_final);
-    opt.set_lr(lr);
-    InpFormerOutput out = net->forward(x);
-    TrainLoss loss = inpformer_loss(out.enc_groups, out.dec_groups, out.distance, 0.2, 3.0);
-    opt.zero_grad();
-    loss.total.backward();
-    const double gnorm = clip_grad_norm(params, s.clip);
-    opt.step();
-    ++step;
-
-    TrainStep info{step, total, loss.total.item<double>(), loss.soft_mining.item<double>(),
-                   loss.coherence.item<double>(), lr, gnorm};
-    if (!std::isfinite(info.loss))
-      throw ModelError("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(info.loss) +
-                       "); lower [train] lr or check the encoder weights");
-    res.losses.push_back(info.loss);
-    if (o.on_step) o.on_step(info);
-    const bool periodic = s.checkpoint_every > 0 && step % s.checkpoint_every == 0 && step < total;
-    if (periodic || (step == stop && stop < total)) {
-      Meta m = meta;
-      m.step = step;
-      write_checkpoint(ckpt, net, opt, m);
-      res.checkpoint = ckpt;
-    }
-  }
-  res.steps_done = step;
-  if (step < total) return res;  // stopped early: the checkpoint holds the state
-
-  // Package: the profile with the resolved training settings recorded, and the weights.
-  net->eval();
-  net->to(torch::kCPU);
-  Profile pkg = profile;
-  auto& tg = pkg.method_groups["train"];
-  tg["data"] = s.data;
-  tg["encoder_weights"] = s.encoder_weights;
-  res.package_profile = save_package(output, net, pkg, spec.map);
-  if (!o.keep_checkpoint && fs::exists(ckpt)) {
-    std::error_code ec;
-    fs::remove(ckpt, ec);
-    res.checkpoint.clear();
-  } else if (fs::exists(ckpt)) {
-    res.checkpoint = ckpt;
-  }
+  static_cast<train::RunResult&>(res) = train::run_training(trainer, profile, options);
+  trainer.describe(res);
   return res;
 }
 

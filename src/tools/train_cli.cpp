@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
 
 namespace advad::tools {
 
@@ -74,6 +77,73 @@ bool TrainCli::parse(int argc, char** argv) {
   run_.threads = args_.integer("threads");
   if (run_.threads < 0) throw cli::UsageError("advad train: --threads must be >= 0");
   return true;
+}
+
+void TrainRunFlags::apply_to(train::RunOptions& o) const {
+  o.output = output;
+  o.checkpoint = checkpoint;
+  o.resume = resume;
+  o.keep_checkpoint = keep_checkpoint;
+  o.device = device;
+  o.stop_after = stop_after;
+}
+
+std::string fmt_number(double v, int prec) {
+  std::ostringstream s;
+  s << std::setprecision(prec) << v;
+  return s.str();
+}
+
+void TrainProgress::attach(train::RunOptions& o) {
+  o.on_stage = [this](const std::string& name, int64_t done, int64_t total) { on_stage(name, done, total); };
+  o.on_step = [this](const train::StepReport& s) { on_step(s); };
+}
+
+void TrainProgress::on_stage(const std::string& name, int64_t done, int64_t total) {
+  if (bar_) {  // training is over: the package stages follow
+    bar_->finish("loss " + fmt_number(last_loss_));
+    bar_.reset();
+  }
+  if (name != stage_name_) {
+    if (stage_bar_) stage_bar_->finish();
+    stage_bar_ = std::make_unique<cli::Progress>(name, static_cast<long>(total));
+    stage_name_ = name;
+  }
+  stage_bar_->update(static_cast<long>(done));
+}
+
+void TrainProgress::on_step(const train::StepReport& s) {
+  if (stage_bar_) {
+    stage_bar_->finish();
+    stage_bar_.reset();
+    stage_name_.clear();
+  }
+  if (!bar_) bar_ = std::make_unique<cli::Progress>("train", s.total);
+  avg_ = avg_ == 0 ? s.loss : 0.95 * avg_ + 0.05 * s.loss;
+  last_loss_ = s.loss;
+  const std::string extra = extra_ ? extra_(s) : "";
+  bar_->update(s.step, "loss " + fmt_number(s.loss) + " (avg " + fmt_number(avg_) + ")" +
+                           (extra.empty() ? "" : " " + extra));
+}
+
+void TrainProgress::finish() {
+  if (bar_) bar_->finish("loss " + fmt_number(last_loss_));
+  if (stage_bar_) stage_bar_->finish();
+  bar_.reset();
+  stage_bar_.reset();
+}
+
+int print_train_end(const train::RunResult& r) {
+  if (!r.losses.empty())
+    std::cout << "  loss first " << fmt_number(r.losses.front()) << ", last " << fmt_number(r.losses.back()) << "\n";
+  if (r.package_profile.empty()) {
+    std::cout << "stopped at step " << r.steps_done << "; checkpoint " << r.checkpoint << " (continue with --resume)\n";
+    return 0;
+  }
+  std::cout << "package: " << fs::path(r.package_profile).parent_path().string() << " (profile " << r.package_profile
+            << ")\n";
+  if (!r.checkpoint.empty()) std::cout << "checkpoint kept: " << r.checkpoint << "\n";
+  return 0;
 }
 
 }  // namespace advad::tools

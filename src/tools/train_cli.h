@@ -4,11 +4,14 @@
 // --threads, --quiet). A method's trainer file declares its key flags and keys,
 // then maps TrainCli's overrides and run options onto its own training run.
 #pragma once
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tools/cli.h"
+#include "train/trainer.h"
 
 namespace advad::tools {
 
@@ -28,16 +31,8 @@ struct TrainRunFlags {
   std::string device;
   int threads = 0;
 
-  // Copies them into a method's run options (the trainers' options share these names).
-  template <typename RunOptions>
-  void apply_to(RunOptions& o) const {
-    o.output = output;
-    o.checkpoint = checkpoint;
-    o.resume = resume;
-    o.keep_checkpoint = keep_checkpoint;
-    o.device = device;
-    o.stop_after = stop_after;
-  }
+  // Copies them into the training skeleton's run options.
+  void apply_to(train::RunOptions& o) const;
 };
 
 class TrainCli {
@@ -62,5 +57,30 @@ class TrainCli {
   std::map<std::string, std::string> overrides_;
   TrainRunFlags run_;
 };
+
+// The progress of a run on stderr: one bar per preparation stage, then
+// "train" with "loss X (avg Y)" (a running mean) and the method's `extra` text.
+class TrainProgress {
+ public:
+  using Extra = std::function<std::string(const train::StepReport&)>;
+  explicit TrainProgress(Extra extra = {}) : extra_(std::move(extra)) {}
+  void attach(train::RunOptions& o);  // sets on_stage and on_step
+  void finish();                      // after the run: closes the open bar
+
+ private:
+  void on_stage(const std::string& name, int64_t done, int64_t total);
+  void on_step(const train::StepReport& s);
+  Extra extra_;
+  std::unique_ptr<cli::Progress> stage_bar_, bar_;
+  std::string stage_name_;
+  double avg_ = 0, last_loss_ = 0;
+};
+
+// The common end of the report on stdout: "loss first X, last Y", then "stopped at
+// step N; checkpoint ..." or "package: ..." (+ "checkpoint kept: ..."). Returns 0.
+int print_train_end(const train::RunResult& r);
+
+// A number with `prec` significant digits.
+std::string fmt_number(double v, int prec = 4);
 
 }  // namespace advad::tools

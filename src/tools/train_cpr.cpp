@@ -2,13 +2,8 @@
 // LRB heads, then a package (weights + bank + profile). Everything that
 // computes is in src/cpr/train/; this file maps flags onto [train] keys,
 // shows progress and reports.
-#include <algorithm>
-#include <filesystem>
-#include <iomanip>
 #include <iostream>
 #include <map>
-#include <memory>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/model.h"
@@ -18,8 +13,6 @@
 #include "tools/cli.h"
 #include "tools/train_cli.h"
 #include "tools/subcommands.h"
-
-namespace fs = std::filesystem;
 
 namespace advad::tools {
 
@@ -49,12 +42,6 @@ const std::vector<TrainKeyFlag> kKeyFlags = {
     {"defect_scales", "LIST", "[train] defect_scales: per sub-folder scale range, e.g. hair:0.05-0.2,*:0.1-1"},
 };
 
-std::string fmt(double v, int prec = 4) {
-  std::ostringstream s;
-  s << std::setprecision(prec) << v;
-  return s.str();
-}
-
 }  // namespace
 
 int train_cpr_main(int argc, char** argv) {
@@ -78,58 +65,23 @@ int train_cpr_main(int argc, char** argv) {
   const cpr::CprTrainSettings settings = cpr::parse_cpr_train_settings(profile, cli.overrides());
   configure_runtime(cli.run().threads);
 
-  cpr::CprTrainOptions o;
+  train::RunOptions o;
   cli.run().apply_to(o);
-
-  std::unique_ptr<cli::Progress> stage_bar, bar;
-  std::string stage_name;
-  double last_loss = 0;
-  o.on_stage = [&](const std::string& name, int64_t done, int64_t total) {
-    if (bar) {  // training is over: the package stages follow
-      bar->finish("loss " + fmt(last_loss));
-      bar.reset();
-    }
-    if (name != stage_name) {
-      if (stage_bar) stage_bar->finish();
-      stage_bar = std::make_unique<cli::Progress>(name, static_cast<long>(total));
-      stage_name = name;
-    }
-    stage_bar->update(static_cast<long>(done));
-  };
-  double avg = 0;
-  o.on_step = [&](const cpr::CprTrainStep& s) {
-    if (stage_bar) {
-      stage_bar->finish();
-      stage_bar.reset();
-      stage_name.clear();
-    }
-    if (!bar) bar = std::make_unique<cli::Progress>("train", s.total);
-    avg = avg == 0 ? s.loss : 0.95 * avg + 0.05 * s.loss;
-    last_loss = s.loss;
-    bar->update(s.step, "loss " + fmt(s.loss) + " (avg " + fmt(avg) + ")");
-  };
+  TrainProgress progress;
+  progress.attach(o);
 
   std::cout << "advad train: " << profile.path << "\n  data " << settings.data << "\n  backbone "
             << settings.backbone_weights << (settings.init.empty() ? "" : "\n  init " + settings.init) << "\n";
   const cpr::CprTrainResult r = cpr::run_cpr_training(profile, settings, o);
-  if (bar) bar->finish("loss " + fmt(last_loss));
-  if (stage_bar) stage_bar->finish();
+  progress.finish();
   std::cout << "  " << r.images << " training images, " << r.synthetic << " synthetic samples (" << r.anomalous
             << " with a defect); steps " << r.start_step << " -> " << r.steps_done << " of " << r.total_steps;
-  if (r.seconds_per_step > 0) std::cout << " (" << fmt(r.seconds_per_step, 3) << " s/step)";
+  if (r.seconds_per_step > 0) std::cout << " (" << fmt_number(r.seconds_per_step, 3) << " s/step)";
   std::cout << "\n";
   if (!r.foreground_note.empty())
     std::cerr << "advad train: warning: [cpr] foreground = on but " << r.foreground_note
               << "; positives were sampled uniformly and the map is not foreground-weighted\n";
-  if (!r.losses.empty()) std::cout << "  loss first " << fmt(r.losses.front()) << ", last " << fmt(r.losses.back()) << "\n";
-  if (r.package_profile.empty()) {
-    std::cout << "stopped at step " << r.steps_done << "; checkpoint " << r.checkpoint << " (continue with --resume)\n";
-    return 0;
-  }
-  std::cout << "package: " << fs::path(r.package_profile).parent_path().string() << " (profile " << r.package_profile
-            << ")\n";
-  if (!r.checkpoint.empty()) std::cout << "checkpoint kept: " << r.checkpoint << "\n";
-  return 0;
+  return print_train_end(r);
 }
 
 }  // namespace advad::tools

@@ -1,11 +1,8 @@
 // advad train <profile.ini> for method = inpformer: the INP-Former trainer.
 // Everything that computes is in src/inpformer/train_*; this file maps flags
 // onto [train] keys, shows progress and reports.
-#include <filesystem>
-#include <iomanip>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/model.h"
@@ -43,12 +40,6 @@ const std::vector<TrainKeyFlag> kKeyFlags = {
     {"cache_mb", "MB", "[train] cache_mb: memory for resized tiles [4096]"},
 };
 
-std::string fmt(double v, int prec = 4) {
-  std::ostringstream s;
-  s << std::setprecision(prec) << v;
-  return s.str();
-}
-
 }  // namespace
 
 int train_inpformer_main(int argc, char** argv) {
@@ -71,39 +62,18 @@ int train_inpformer_main(int argc, char** argv) {
   const inpformer::TrainSettings settings = inpformer::parse_train_settings(profile, cli.overrides());
   configure_runtime(cli.run().threads);
 
-  inpformer::TrainRunOptions o;
+  train::RunOptions o;
   cli.run().apply_to(o);
-
-  std::unique_ptr<cli::Progress> prep, bar;
-  o.on_image = [&](size_t done, size_t total) {
-    if (!prep) prep = std::make_unique<cli::Progress>("tiles", static_cast<long>(total));
-    prep->update(static_cast<long>(done));
-    if (done == total) prep->finish();
-  };
-  double avg = 0;
-  o.on_step = [&](const inpformer::TrainStep& s) {
-    if (!bar) bar = std::make_unique<cli::Progress>("train", s.total);
-    avg = avg == 0 ? s.loss : 0.95 * avg + 0.05 * s.loss;
-    bar->update(s.step, "loss " + fmt(s.loss) + " (avg " + fmt(avg) + ") lr " + fmt(s.lr, 3));
-  };
+  TrainProgress progress([](const train::StepReport& s) { return "lr " + fmt_number(s.value("lr"), 3); });
+  progress.attach(o);
 
   std::cout << "advad train: " << profile.path << "\n  data " << settings.data << "\n  encoder "
             << settings.encoder_weights << "\n";
   const inpformer::TrainRunResult r = inpformer::run_inpformer_training(profile, settings, o);
-  if (bar) bar->finish("loss " + fmt(r.losses.empty() ? 0.0 : r.losses.back()));
+  progress.finish();
   std::cout << "  model " << r.model << "\n  " << r.images << " images -> " << r.tiles << " tiles; steps "
             << r.start_step << " -> " << r.steps_done << " of " << r.total_steps << "\n";
-  if (!r.losses.empty())
-    std::cout << "  loss first " << fmt(r.losses.front()) << ", last " << fmt(r.losses.back()) << "\n";
-  if (r.package_profile.empty()) {
-    std::cout << "stopped at step " << r.steps_done << "; checkpoint " << r.checkpoint
-              << " (continue with --resume)\n";
-    return 0;
-  }
-  std::cout << "package: " << std::filesystem::path(r.package_profile).parent_path().string() << " (profile "
-            << r.package_profile << ")\n";
-  if (!r.checkpoint.empty()) std::cout << "checkpoint kept: " << r.checkpoint << "\n";
-  return 0;
+  return print_train_end(r);
 }
 
 }  // namespace advad::tools

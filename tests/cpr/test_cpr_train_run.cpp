@@ -47,7 +47,7 @@ TEST(CprTrainLoop, LossGoesDownAndPackageLoads) {
   const auto data = write_images(tmp("loop/imgs"), 6, 64, 64);
   const auto ini = write_profile(tmp("loop"), data, "steps = 40\nbatch = 6\npoints = 100\n");
   const Profile p = load_profile(ini, false);
-  CprTrainOptions o;
+  train::RunOptions o;
   o.output = tmp("loop/pkg").string();
   const CprTrainResult r = run_cpr_training(p, parse_cpr_train_settings(p), o);
   ASSERT_EQ(r.losses.size(), 40u);
@@ -82,17 +82,17 @@ TEST(CprTrainLoop, ResumeEqualsUninterrupted) {
   const Profile p = load_profile(ini, false);
   const CprTrainSettings s = parse_cpr_train_settings(p);
 
-  CprTrainOptions straight;
+  train::RunOptions straight;
   straight.output = tmp("resume/a").string();
   const auto ra = run_cpr_training(p, s, straight);
 
-  CprTrainOptions first;
+  train::RunOptions first;
   first.output = tmp("resume/b").string();
   first.stop_after = 2;
   const auto rb1 = run_cpr_training(p, s, first);
   EXPECT_TRUE(rb1.package_profile.empty());
   ASSERT_TRUE(fs::exists(rb1.checkpoint));
-  CprTrainOptions second = first;
+  train::RunOptions second = first;
   second.stop_after = 0;
   second.resume = true;
   const auto rb2 = run_cpr_training(p, s, second);
@@ -115,11 +115,11 @@ TEST(CprTrainLoop, ResumeEqualsUninterrupted) {
   ASSERT_TRUE(run_cpr_training(p, s, first).package_profile.empty());
   CprTrainSettings other = s;
   other.seed = 2;
-  CprTrainOptions res = first;
+  train::RunOptions res = first;
   res.resume = true;
   res.stop_after = 0;
   expect_error<ModelError>([&] { run_cpr_training(p, other, res); }, {"seed"});
-  CprTrainOptions none;
+  train::RunOptions none;
   none.output = tmp("resume/c").string();
   none.resume = true;
   expect_error<ModelError>([&] { run_cpr_training(p, s, none); }, {"no checkpoint"});
@@ -149,7 +149,7 @@ TEST(CprTrainLoop, ObjectModeFitsTheForeground) {
   const auto ini = write_profile(tmp("object"), dir.string(), "steps = 4\npoints = 60\nbatch = 2\n",
                                  "k = 3\nforeground = on\n");
   const Profile p = load_profile(ini, false);
-  CprTrainOptions o;
+  train::RunOptions o;
   o.output = tmp("object/pkg").string();
   const auto r = run_cpr_training(p, parse_cpr_train_settings(p), o);
   EXPECT_TRUE(r.foreground) << r.foreground_note;
@@ -163,7 +163,7 @@ TEST(CprTrainLoop, InputErrorsNameTheProblem) {
   const auto one = write_images(tmp("err/one"), 1, 32, 32);
   const auto ini = write_profile(tmp("err"), one, "steps = 1\n");
   const Profile p = load_profile(ini, false);
-  CprTrainOptions o;
+  train::RunOptions o;
   o.output = tmp("err/pkg").string();
   expect_error<InputError>([&] { run_cpr_training(p, parse_cpr_train_settings(p), o); }, {"at least 2"});
   fs::create_directories(tmp("err/empty"));
@@ -205,12 +205,12 @@ TEST(CprTrainLoop, GeneratedCategoryBeatsRandomAuPro) {
     return au.trained;
   };
 
-  CprTrainOptions o;
+  train::RunOptions o;
   o.output = tmp("aupro/pkg").string();
   const auto r = run_cpr_training(p, parse_cpr_train_settings(p), o);
   double au_chance = 0;
   const double au_trained = evaluate(r.package_profile, &au_chance);
-  CprTrainOptions o1;
+  train::RunOptions o1;
   o1.output = tmp("aupro/pkg1").string();
   const auto r1 = run_cpr_training(p, parse_cpr_train_settings(p, {{"steps", "1"}}), o1);
   const double au_one_step = evaluate(r1.package_profile, nullptr);
@@ -323,7 +323,7 @@ TEST(CprTrainLoop, GeneratedObjectCategoryBeatsRandomAuPro) {
                                  "steps = 60\nbatch = 8\npoints = 150\nsynth_per_image = 6\nseed = 4\n",
                                  "k = 3\nforeground = on\n");
   const Profile p = load_profile(ini, false);
-  CprTrainOptions o;
+  train::RunOptions o;
   o.output = (root / "pkg").string();
   const auto r = run_cpr_training(p, parse_cpr_train_settings(p), o);
   ASSERT_TRUE(r.foreground) << r.foreground_note;

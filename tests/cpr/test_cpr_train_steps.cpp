@@ -19,7 +19,7 @@
 #include "test_support.h"
 #include "core/error.h"
 #include "core/profile.h"
-#include "cpr/train/run.h"
+#include "cpr/train/augment.h"
 #include "cpr/train/loss.h"
 #include "cpr/train/points.h"
 #include "cpr/train/settings.h"

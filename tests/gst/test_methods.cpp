@@ -47,7 +47,7 @@ std::string make_inpformer_package(const TempDir& dir) {
                                     "[train]\ndata = normal\nencoder_weights = random\nbatch = 4\niterations = 3\n"
                                     "warmup = 1\ncheckpoint_every = 0\ngrids = 2x2\n");
   const Profile p = load_profile(ini, false);
-  inpformer::TrainRunOptions o;
+  train::RunOptions o;
   return inpformer::run_inpformer_training(p, inpformer::parse_train_settings(p), o).package_profile;
 }
 

@@ -247,7 +247,7 @@ TEST(TrainLoop, LossGoesDownAndPackageLoads) {
   const auto data = write_images(tmp("loop/imgs"), 6, 64, 64);
   const auto ini = write_profile(tmp("loop"), data, 56, "iterations = 30\ngrids = 2x2\n");
   const Profile p = load_profile(ini, false);
-  TrainRunOptions o;
+  train::RunOptions o;
   o.output = tmp("loop/pkg").string();
   const TrainRunResult r = run_inpformer_training(p, parse_train_settings(p), o);
   ASSERT_EQ(r.losses.size(), 30u);
@@ -276,17 +276,17 @@ TEST(TrainLoop, ResumeEqualsUninterrupted) {
   const Profile p = load_profile(ini, false);
   const TrainSettings s = parse_train_settings(p);
 
-  TrainRunOptions straight;
+  train::RunOptions straight;
   straight.output = tmp("resume/a").string();
   const auto ra = run_inpformer_training(p, s, straight);
 
-  TrainRunOptions first;
+  train::RunOptions first;
   first.output = tmp("resume/b").string();
   first.stop_after = 3;
   const auto rb1 = run_inpformer_training(p, s, first);
   EXPECT_TRUE(rb1.package_profile.empty());
   ASSERT_TRUE(fs::exists(rb1.checkpoint));
-  TrainRunOptions second = first;
+  train::RunOptions second = first;
   second.stop_after = 0;
   second.resume = true;
   const auto rb2 = run_inpformer_training(p, s, second);
@@ -304,11 +304,11 @@ TEST(TrainLoop, ResumeEqualsUninterrupted) {
   ASSERT_TRUE(run_inpformer_training(p, s, first).package_profile.empty());
   TrainSettings other = s;
   other.seed = 2;
-  TrainRunOptions res = first;
+  train::RunOptions res = first;
   res.resume = true;
   res.stop_after = 0;
   expect_error<ModelError>([&] { run_inpformer_training(p, other, res); }, {"seed"});
-  TrainRunOptions none;
+  train::RunOptions none;
   none.output = tmp("resume/c").string();
   none.resume = true;
   expect_error<ModelError>([&] { run_inpformer_training(p, s, none); }, {"no checkpoint"});
@@ -328,7 +328,7 @@ TEST(TrainLoop, GeneratedCategoryBeatsRandomAuPro) {
   const std::string cat = write_mini_dataset(tmp("auPro").string(), ms);
   const auto ini = write_profile(tmp("auPro"), cat, 112, "iterations = 150\nwarmup = 15\nbatch = 8\ngrids = 2x2\nseed = 4\n");
   const Profile p = load_profile(ini, false);
-  TrainRunOptions o;
+  train::RunOptions o;
   o.output = tmp("auPro/pkg").string();
   const auto r = run_inpformer_training(p, parse_train_settings(p), o);
   const auto au = advad::test::aupro_vs_random_map(r.package_profile, cat, "weave");
