@@ -62,7 +62,8 @@ ChainPoint evaluate_chain(const std::vector<ChainImage>& images, const PostprocS
   return evaluate_with(images, always, spec, t);
 }
 
-LabelledF1 labelled_f1(const std::vector<ChainImage>& images, const PostprocSpec& spec, double min_threshold) {
+LabelledF1 labelled_f1(const std::vector<ChainImage>& images, const PostprocSpec& spec, double min_threshold,
+                       size_t max_candidates) {
   check_no_blur(spec);
   if (images.empty()) throw InputError("labelled threshold sweep: no image");
   std::vector<bool> present(65536, false);
@@ -83,21 +84,47 @@ LabelledF1 labelled_f1(const std::vector<ChainImage>& images, const PostprocSpec
   std::sort(cand.begin(), cand.end(), std::greater<double>());
   cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
   const std::vector<double> crit = criticals(images, spec);
-  LabelledF1 r;
-  double best = -1, best_c = -1;
-  for (double t : cand) {  // from the top: a tie keeps the higher threshold
-    const ChainPoint p = evaluate_with(images, crit, spec, t);
-    const double f1 = p.seg.f1();
-    r.sweep.push_back(p);
-    if (f1 > best) {
-      best = f1;
-      r.best = p;
-    }
-    if (t >= min_threshold && f1 > best_c) {
-      best_c = f1;
-      r.constrained = p;
+
+  // Points by candidate index, each evaluated once.
+  std::vector<ChainPoint> at(cand.size());
+  std::vector<bool> done(cand.size(), false);
+  auto eval = [&](size_t i) {
+    if (!done[i]) at[i] = evaluate_with(images, crit, spec, cand[i]), done[i] = true;
+  };
+  // From the top: a tie keeps the higher threshold. Returns the index, or npos.
+  auto best_of = [&](double floor) {
+    size_t b = std::string::npos;
+    for (size_t i = 0; i < cand.size(); ++i)
+      if (done[i] && cand[i] >= floor && (b == std::string::npos || at[i].seg.f1() > at[b].seg.f1())) b = i;
+    return b;
+  };
+  const size_t n = cand.size();
+  if (max_candidates == 0 || n <= max_candidates) {
+    for (size_t i = 0; i < n; ++i) eval(i);
+  } else {
+    // Coarse: evenly spaced ranks (first, last and min_threshold included);
+    // then every value between the best coarse points' neighbours.
+    const size_t steps = std::max<size_t>(2, max_candidates) - 1;
+    std::vector<size_t> coarse;
+    for (size_t j = 0; j <= steps; ++j) coarse.push_back(j * (n - 1) / steps);
+    coarse.push_back(static_cast<size_t>(std::find(cand.begin(), cand.end(), min_threshold) - cand.begin()));
+    std::sort(coarse.begin(), coarse.end());
+    coarse.erase(std::unique(coarse.begin(), coarse.end()), coarse.end());
+    for (size_t i : coarse) eval(i);
+    for (double floor : {-std::numeric_limits<double>::infinity(), min_threshold}) {
+      const size_t b = best_of(floor);
+      if (b == std::string::npos) continue;
+      const size_t pos = static_cast<size_t>(std::lower_bound(coarse.begin(), coarse.end(), b) - coarse.begin());
+      const size_t lo = pos > 0 ? coarse[pos - 1] : 0, hi = pos + 1 < coarse.size() ? coarse[pos + 1] : n - 1;
+      for (size_t i = lo; i <= hi; ++i) eval(i);
     }
   }
+  LabelledF1 r;
+  r.best = at[best_of(-std::numeric_limits<double>::infinity())];
+  r.constrained = at[best_of(min_threshold)];
+  r.candidates = n;
+  for (size_t i = 0; i < n; ++i)
+    if (done[i]) r.sweep.push_back(at[i]);
   return r;
 }
 

@@ -33,15 +33,23 @@ ChainPoint evaluate_chain(const std::vector<ChainImage>& images, const PostprocS
 struct LabelledF1 {
   ChainPoint best;         // the SegF1-best candidate
   ChainPoint constrained;  // the SegF1-best candidate >= min_threshold
-  std::vector<ChainPoint> sweep;  // every candidate, from the highest threshold down
+  std::vector<ChainPoint> sweep;  // every candidate evaluated, from the highest threshold down
+  size_t candidates = 0;          // distinct candidate values (sweep.size() when all were evaluated)
 };
 
 // Candidate thresholds: every float16 value (round to nearest even) that occurs
 // in the maps, as the max-f1 rule's histogram has them, plus min_threshold
-// itself for the constrained point. Exact over that set: the chain runs at each
+// itself for the constrained point. With max_candidates = 0 (or at most that
+// many values) the sweep is exact over that set: the chain runs at each
 // candidate on every image (an image's mask is empty above its critical
 // threshold, so those runs are skipped). Ties go to the higher threshold.
-LabelledF1 labelled_f1(const std::vector<ChainImage>& images, const PostprocSpec& spec, double min_threshold);
+// With more values than max_candidates (large maps hold tens of thousands, and
+// each is one chain run per image), a coarse pass takes max_candidates evenly
+// spaced ranks plus min_threshold, then every value between the neighbours of
+// the best coarse point and of the best one >= min_threshold: exact when SegF1
+// has no sharper peak between two coarse ranks elsewhere.
+LabelledF1 labelled_f1(const std::vector<ChainImage>& images, const PostprocSpec& spec, double min_threshold,
+                       size_t max_candidates = 0);
 
 struct MinAreaRow {
   int min_area = 0;

@@ -102,6 +102,11 @@ int cmd_calibrate(int argc, char** argv) {
               ">= the false-alarms threshold (candidates: the float16 values of the maps, as max-f1, plus the "
               "false-alarms threshold), next to the unconstrained SegF1-best one; prints SegF1, ClassF1 and the "
               "images flagged at both, and adds the rule labelled-f1")
+      .option("labelled-candidates", "N",
+              "with --labelled: when the maps hold more distinct float16 values than N, sweep N evenly spaced "
+              "ones, then every value around the best two points (0 = every value: exact, one chain run per "
+              "value and image, slow on large maps)",
+              "1000")
       .option("min-area", "auto",
               "auto: pick [postproc] min_area among the profile's value and 0, 4, 16, 64, 256, 1024 px as the one "
               "whose own false-alarms threshold finds the most pseudo-defects (ties: fewer images flagged, the "
@@ -144,6 +149,10 @@ int cmd_calibrate(int argc, char** argv) {
     throw cli::UsageError("advad calibrate: --write expects false-alarms | mean-std | percentile | max-f1 | "
                           "labelled-f1, got '" + write_rule + "'");
   const std::string labelled_split = a.str("labelled");
+  const int labelled_candidates = a.integer("labelled-candidates");
+  if (labelled_candidates < 0 || labelled_candidates == 1)
+    throw cli::UsageError("advad calibrate: --labelled-candidates must be 0 (every value) or >= 2, got " +
+                          a.str("labelled-candidates"));
   if (write_rule == "labelled-f1" && labelled_split.empty())
     throw cli::UsageError("advad calibrate: --write labelled-f1 needs --labelled SPLIT (a split with ground-truth masks)");
   const bool auto_area = a.has("min-area");
@@ -338,10 +347,11 @@ int cmd_calibrate(int argc, char** argv) {
       lbar.update(static_cast<long>(imgs.size()));
     }
     lbar.finish();
-    lab = labelled_f1(imgs, post_after_blur, fa.threshold);
-    std::printf("labelled %s: %zu images (%d good); whole chain, pooled pixel SegF1 over %zu float16 candidates\n"
-                "%-15s %-14s %-8s %-10s %-13s %s\n",
-                labelled_split.c_str(), imgs.size(), lab.best.good, lab.sweep.size(), "point", "threshold", "SegF1 %",
+    lab = labelled_f1(imgs, post_after_blur, fa.threshold, static_cast<size_t>(labelled_candidates));
+    std::printf("labelled %s: %zu images (%d good); whole chain, pooled pixel SegF1 at %zu of %zu float16 "
+                "candidates\n%-15s %-14s %-8s %-10s %-13s %s\n",
+                labelled_split.c_str(), imgs.size(), lab.best.good, lab.sweep.size(), lab.candidates, "point",
+                "threshold", "SegF1 %",
                 "ClassF1 %", "good flagged", (split + " flagged").c_str());
     for (const auto& [name, pt] : {std::pair<std::string, ChainPoint>{"within budget", lab.constrained}, {"F1-best", lab.best}})
       std::printf("%-15s %-14s %-8.2f %-10.2f %-13s %d/%zu\n", name.c_str(), fmt(pt.threshold, 8).c_str(), 100 * pt.seg.f1(),

@@ -224,6 +224,40 @@ TEST(ThresholdSweep, LabelledOptimumUnderTheBudgetEqualsBruteForce) {
   EXPECT_GT(labelled_f1(images, spec, -1e9).best.seg.f1(), 0.5);  // the planted rectangles are findable
 }
 
+// Large maps: a coarse pass then a refinement around the two best points.
+TEST(ThresholdSweep, CoarseSweepRefinesAroundTheBestPoints) {
+  PostprocSpec spec = line_spec();
+  spec.blur_ksize = 0;
+  const std::vector<ChainImage> images = labelled_images();
+  for (double min_t : {-1e9, 1.0, 1.6}) {
+    const LabelledF1 exact = labelled_f1(images, spec, min_t);
+    ASSERT_EQ(exact.sweep.size(), exact.candidates);
+    ASSERT_GT(exact.candidates, 20u);
+    // Enough room for every value: the same as the exact sweep.
+    const LabelledF1 roomy = labelled_f1(images, spec, min_t, exact.candidates);
+    EXPECT_EQ(roomy.sweep.size(), exact.candidates);
+    EXPECT_EQ(roomy.constrained.threshold, exact.constrained.threshold);
+    const LabelledF1 r = labelled_f1(images, spec, min_t, 6);
+    EXPECT_EQ(r.candidates, exact.candidates);
+    // 6 coarse ranks + min_t, then at most two spans between coarse neighbours.
+    const size_t span = 2 * (exact.candidates - 1) / 5 + 1;
+    EXPECT_LT(r.sweep.size(), exact.candidates);
+    EXPECT_LE(r.sweep.size(), 7 + 2 * span);
+    for (size_t i = 1; i < r.sweep.size(); ++i) EXPECT_GT(r.sweep[i - 1].threshold, r.sweep[i].threshold);
+    // Never better than exact, the reported points are the chain's, and within the budget.
+    EXPECT_LE(r.best.seg.f1(), exact.best.seg.f1());
+    EXPECT_LE(r.constrained.seg.f1(), exact.constrained.seg.f1());
+    EXPECT_GE(r.constrained.threshold, min_t);
+    for (const ChainPoint& p : r.sweep) EXPECT_LE(p.seg.f1(), r.best.seg.f1());
+    const ChainPoint at = evaluate_chain(images, spec, r.constrained.threshold);
+    EXPECT_EQ(at.seg.tp, r.constrained.seg.tp);
+    EXPECT_EQ(at.seg.fp, r.constrained.seg.fp);
+    // On these maps SegF1 is one broad peak: the refinement lands on the exact optimum.
+    EXPECT_EQ(r.best.threshold, exact.best.threshold) << min_t;
+    EXPECT_EQ(r.constrained.threshold, exact.constrained.threshold) << min_t;
+  }
+}
+
 TEST(ThresholdSweep, MinAreaTableAndChoice) {
   PostprocSpec spec = line_spec();
   spec.blur_ksize = 0;
