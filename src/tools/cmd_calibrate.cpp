@@ -33,7 +33,7 @@
 #include "core/model.h"
 #include "core/profile.h"
 #include "core/profile_reader.h"
-#include "cpr/cpr_model.h"
+#include "cpr/model/model.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/synthetic.h"
