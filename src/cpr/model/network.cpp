@@ -1,5 +1,7 @@
 #include "cpr/model/network.h"
 
+#include <memory>
+#include <vector>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/pooling.h>
 
@@ -16,7 +18,68 @@ nn::Conv2d make_conv(int64_t in, int64_t out, int64_t k, int64_t pad, bool bias,
 std::shared_ptr<nn::Module> holder(nn::Module& parent, const std::string& name) {
   return parent.register_module(name, std::make_shared<nn::Module>());
 }
+
+// Channel counts of the two backbone taps (denseblock1, denseblock2): the heads' inputs.
+constexpr std::array<int64_t, 2> kTapChannels{256, 512};
+
+// One DenseNet bottleneck layer: BN-ReLU-1x1 conv (->128) BN-ReLU-3x3 conv (->32).
+class DenseLayerImpl : public torch::nn::Module {
+ public:
+  explicit DenseLayerImpl(int64_t in_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+};
+TORCH_MODULE(DenseLayer);
+
+// torchvision Inception "BasicConv2d": bias-free conv, BN (eps 1e-3), ReLU.
+class BasicConvImpl : public torch::nn::Module {
+ public:
+  BasicConvImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t padding);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+};
+TORCH_MODULE(BasicConv);
+
 }  // namespace
+
+// A dense block: each layer's 32 new channels are appended to the running concat.
+class DenseBlockImpl : public torch::nn::Module {
+ public:
+  DenseBlockImpl(int64_t in_channels, int layers);
+  torch::Tensor forward(const torch::Tensor& x);
+  int64_t out_channels() const { return in_channels_ + 32 * static_cast<int64_t>(layers_.size()); }
+
+ private:
+  int64_t in_channels_;
+  std::vector<DenseLayer> layers_;
+};
+
+// Transition: BN-ReLU-1x1 conv, 2x2 average pool.
+class TransitionImpl : public torch::nn::Module {
+ public:
+  TransitionImpl(int64_t in_channels, int64_t out_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::BatchNorm2d norm_{nullptr};
+  torch::nn::Conv2d conv_{nullptr};
+};
+
+// CPR's Inception block 192 -> 256 (four 64-channel branches, concatenated in order).
+class InceptionImpl : public torch::nn::Module {
+ public:
+  InceptionImpl(int64_t in_channels, int64_t out_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  BasicConv b0_{nullptr}, b1a_{nullptr}, b1b_{nullptr}, b2_{nullptr}, b3_{nullptr};
+};
 
 DenseLayerImpl::DenseLayerImpl(int64_t in_channels) {
   norm1_ = register_module("norm1", make_bn(in_channels, 1e-5));
@@ -63,9 +126,9 @@ DenseNetTrunkImpl::DenseNetTrunkImpl() {
   auto features = holder(*this, "features");
   conv0_ = features->register_module("conv0", make_conv(3, 64, 7, 3, false, 2));
   norm0_ = features->register_module("norm0", make_bn(64, 1e-5));
-  block1_ = features->register_module("denseblock1", DenseBlock(64, 6));
-  transition1_ = features->register_module("transition1", Transition(256, 128));
-  block2_ = features->register_module("denseblock2", DenseBlock(128, 12));
+  block1_ = features->register_module("denseblock1", std::make_shared<DenseBlockImpl>(64, 6));
+  transition1_ = features->register_module("transition1", std::make_shared<TransitionImpl>(256, 128));
+  block2_ = features->register_module("denseblock2", std::make_shared<DenseBlockImpl>(128, 12));
   block_weight_ = block1_->parameters().front();  // Module::to() changes it in place
 }
 
@@ -112,7 +175,7 @@ torch::Tensor InceptionImpl::forward(const torch::Tensor& x) {
 LrbHeadImpl::LrbHeadImpl(int64_t in_channels, int64_t out_channels) {
   in_conv_ = register_module("0", make_conv(in_channels, 192, 1, 0, true));
   in_bn_ = register_module("1", make_bn(192, 1e-5));
-  inception_ = register_module("3", Inception(192, 256));
+  inception_ = register_module("3", std::make_shared<InceptionImpl>(192, 256));
   out_conv_ = register_module("4", make_conv(256, out_channels, 1, 0, true));
 }
 

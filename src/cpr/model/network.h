@@ -5,6 +5,7 @@
 //   lrb.conv.{0,1}.*      <- official CPR "lrb.conv.{0,1}.*"
 #pragma once
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 #include <torch/nn/module.h>
@@ -14,47 +15,12 @@
 
 namespace advad::cpr {
 
-// Channel counts of the two backbone taps (denseblock1, denseblock2) and their strides.
-constexpr std::array<int64_t, 2> kTapChannels{256, 512};
-constexpr std::array<int64_t, 2> kTapStrides{4, 8};
 constexpr int64_t kDefaultHeadDim = 384;
 
-// One DenseNet bottleneck layer: BN-ReLU-1x1 conv (->128) BN-ReLU-3x3 conv (->32).
-class DenseLayerImpl : public torch::nn::Module {
- public:
-  explicit DenseLayerImpl(int64_t in_channels);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::BatchNorm2d norm1_{nullptr}, norm2_{nullptr};
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-};
-TORCH_MODULE(DenseLayer);
-
-// A dense block: each layer's 32 new channels are appended to the running concat.
-class DenseBlockImpl : public torch::nn::Module {
- public:
-  DenseBlockImpl(int64_t in_channels, int layers);
-  torch::Tensor forward(const torch::Tensor& x);
-  int64_t out_channels() const { return in_channels_ + 32 * static_cast<int64_t>(layers_.size()); }
-
- private:
-  int64_t in_channels_;
-  std::vector<DenseLayer> layers_;
-};
-TORCH_MODULE(DenseBlock);
-
-// Transition: BN-ReLU-1x1 conv, 2x2 average pool.
-class TransitionImpl : public torch::nn::Module {
- public:
-  TransitionImpl(int64_t in_channels, int64_t out_channels);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::BatchNorm2d norm_{nullptr};
-  torch::nn::Conv2d conv_{nullptr};
-};
-TORCH_MODULE(Transition);
+// The building blocks (DenseNet layer, dense block, transition, Inception) live in network.cpp.
+class DenseBlockImpl;
+class TransitionImpl;
+class InceptionImpl;
 
 // torchvision's `features` up to denseblock2 (pruned like the official model).
 class DenseNetTrunkImpl : public torch::nn::Module {
@@ -71,34 +37,11 @@ class DenseNetTrunkImpl : public torch::nn::Module {
  private:
   torch::nn::Conv2d conv0_{nullptr};
   torch::nn::BatchNorm2d norm0_{nullptr};
-  DenseBlock block1_{nullptr}, block2_{nullptr};
-  Transition transition1_{nullptr};
+  std::shared_ptr<DenseBlockImpl> block1_, block2_;
+  std::shared_ptr<TransitionImpl> transition1_;
   torch::Tensor block_weight_;  // a dense block parameter (same TensorImpl): the blocks' dtype
 };
 TORCH_MODULE(DenseNetTrunk);
-
-// torchvision Inception "BasicConv2d": bias-free conv, BN (eps 1e-3), ReLU.
-class BasicConvImpl : public torch::nn::Module {
- public:
-  BasicConvImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t padding);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::Conv2d conv_{nullptr};
-  torch::nn::BatchNorm2d bn_{nullptr};
-};
-TORCH_MODULE(BasicConv);
-
-// CPR's Inception block 192 -> 256 (four 64-channel branches, concatenated in order).
-class InceptionImpl : public torch::nn::Module {
- public:
-  InceptionImpl(int64_t in_channels, int64_t out_channels);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  BasicConv b0_{nullptr}, b1a_{nullptr}, b1b_{nullptr}, b2_{nullptr}, b3_{nullptr};
-};
-TORCH_MODULE(Inception);
 
 // One LRB head: 1x1 conv (bias) -> BN(1e-5) -> ReLU -> Inception -> 1x1 conv (bias).
 // Registered as "0", "1", "3", "4" like the official nn.Sequential (2 = ReLU).
@@ -110,7 +53,7 @@ class LrbHeadImpl : public torch::nn::Module {
  private:
   torch::nn::Conv2d in_conv_{nullptr}, out_conv_{nullptr};
   torch::nn::BatchNorm2d in_bn_{nullptr};
-  Inception inception_{nullptr};
+  std::shared_ptr<InceptionImpl> inception_;
 };
 TORCH_MODULE(LrbHead);
 

@@ -8,12 +8,17 @@
 
 namespace advad::cpr {
 
+namespace {
+
+// Keys accepted in [cpr].
 const std::vector<std::string>& cpr_setting_keys() {
   static const std::vector<std::string> keys = {"k",     "region_sizes", "foreground", "top_t",
                                                 "blur",  "blur_ksize",   "blur_sigma", "backbone_weights",
                                                 "bank_dtype"};
   return keys;
 }
+
+}  // namespace
 
 CprSettings parse_cpr_settings(const Profile& p) {
   CprSettings s;

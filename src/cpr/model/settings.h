@@ -31,9 +31,6 @@ struct CprSettings {
   torch::ScalarType bank_dtype = torch::kFloat;
 };
 
-// Keys accepted in [cpr], for messages and docs.
-const std::vector<std::string>& cpr_setting_keys();
-
 // Parse profile.method_groups["cpr"] (absent group = defaults). Relative
 // backbone_weights resolve against the profile's folder. Throws ProfileError
 // naming the file, group, key, the bad value and the accepted values.

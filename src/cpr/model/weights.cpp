@@ -84,6 +84,10 @@ int64_t checkpoint_head_dim(const StateDict& sd) {
   return t.size(0);
 }
 
+namespace {
+
+// Rename old torchvision DenseNet keys ("denselayer1.norm.1.weight") to the
+// current ones ("denselayer1.norm1.weight"), as torchvision does on load.
 StateDict modernise_densenet_keys(const StateDict& sd) {
   static const std::regex old_name(R"(^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$)");
   StateDict out;
@@ -97,6 +101,8 @@ StateDict modernise_densenet_keys(const StateDict& sd) {
   }
   return out;
 }
+
+}  // namespace
 
 void load_torchvision_backbone(CprNetworkImpl& net, const std::string& path) {
   StateDict sd = modernise_densenet_keys(load_state_dict(path));

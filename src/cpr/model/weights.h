@@ -34,10 +34,6 @@ struct WeightsInfo {
 // Throws ModelError naming the file when the key is missing.
 int64_t checkpoint_head_dim(const StateDict& sd);
 
-// Rename old torchvision DenseNet keys ("denselayer1.norm.1.weight") to the
-// current ones ("denselayer1.norm1.weight"), as torchvision does on load.
-StateDict modernise_densenet_keys(const StateDict& sd);
-
 // Load heads (strictly) and backbone into net. backbone_weights may be "" when
 // the checkpoint carries the backbone. Throws ModelError naming the file, the
 // missing keys or the mismatched shapes, and what to do.

@@ -21,6 +21,9 @@ CprBatchPoints CprBatchPoints::to(const torch::Device& device) const {
   return o;
 }
 
+namespace {
+
+// Bilinear samples of features [B,C,H,W] at points [B,n,2] -> [B,C,n].
 torch::Tensor sample_descriptors(const torch::Tensor& features, const torch::Tensor& points) {
   // points [B,n,2] -> grid [B,n,1,2] -> samples [B,C,n,1].
   const auto grid = points.to(features.scalar_type()).unsqueeze(2);
@@ -28,8 +31,6 @@ torch::Tensor sample_descriptors(const torch::Tensor& features, const torch::Ten
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false))
       .select(3, 0);
 }
-
-namespace {
 
 // sum((max(0, margin_term) * w)^p) / max(1, #{w > 0}).
 torch::Tensor hinge(const torch::Tensor& violation, const torch::Tensor& w, double exponent) {

@@ -35,9 +35,6 @@ struct CprLoss {
   torch::Tensor total, positive, negative;  // scalars; positive/negative summed over the scales
 };
 
-// Bilinear samples of features [B,C,H,W] at points [B,n,2] -> [B,C,n].
-torch::Tensor sample_descriptors(const torch::Tensor& features, const torch::Tensor& points);
-
 // heads_*: LRB outputs per scale [B,D,h,w]; taps_*: raw backbone features per scale [B,C,h,w].
 CprLoss cpr_contrastive_loss(const std::array<torch::Tensor, 2>& heads_query,
                              const std::array<torch::Tensor, 2>& heads_ref,

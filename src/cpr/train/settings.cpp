@@ -10,6 +10,9 @@ namespace fs = std::filesystem;
 
 namespace advad::cpr {
 
+namespace {
+
+// The trainer's own keys, in the order --help lists them (without the synthesis keys).
 const std::vector<std::string>& cpr_train_own_keys() {
   static const std::vector<std::string> k = {"data",   "backbone_weights", "init",   "size",
                                              "steps",  "batch",            "lr",     "weight_decay",
@@ -17,6 +20,8 @@ const std::vector<std::string>& cpr_train_own_keys() {
                                              "synth_per_image",            "checkpoint_every"};
   return k;
 }
+
+}  // namespace
 
 std::vector<std::string> cpr_train_keys() {
   std::vector<std::string> k = cpr_train_own_keys();

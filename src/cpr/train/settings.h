@@ -51,9 +51,6 @@ struct CprTrainSettings {
   long checkpoint_every = 500;
   SynthSettings synth;
 };
-
-// The trainer's own keys, in the order --help lists them (without the synthesis keys).
-const std::vector<std::string>& cpr_train_own_keys();
 // Every key [train] accepts: the own keys, then synth_setting_keys().
 std::vector<std::string> cpr_train_keys();
 
