@@ -14,7 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +21,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
+#include "data/image_io.h"
 #include "data/image_list.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -180,19 +180,23 @@ int cmd_run(int argc, char** argv) {
     feeder = std::thread([src, files, total, test_input, fps, w, h, &unreadable, &strict_error] {
       long pushed = 0;
       for (long i = 0; i < total; ++i) {
-        cv::Mat pixels = test_input ? make_synthetic_frame(w, h, i % 2 == 1, static_cast<uint32_t>(i))
-                                    : cv::imread(files[static_cast<size_t>(i)].string(), cv::IMREAD_COLOR);
-        if (pixels.empty()) {
+        cv::Mat pixels;
+        try {
+          // read_image_rgb turns every decoder failure (OpenCV throws on a header
+          // that declares more than its pixel limit) into an InputError naming the file.
+          pixels = test_input ? make_synthetic_frame(w, h, i % 2 == 1, static_cast<uint32_t>(i))
+                              : read_image_rgb(files[static_cast<size_t>(i)].string());
+        } catch (const std::exception& e) {
           try {
-            unreadable.add(files[static_cast<size_t>(i)].string(), "cannot read or decode the image");
-          } catch (const Error& e) {
-            strict_error = e.what();
+            unreadable.add(files[static_cast<size_t>(i)].string(), e.what());
+          } catch (const Error& strict) {
+            strict_error = strict.what();
             break;
           }
           continue;
         }
         // Timestamps count the frames pushed: a skipped image leaves no gap in the stream.
-        GstSample* s = frame_sample(pixels, test_input ? "RGB" : "BGR", fps, pushed++);
+        GstSample* s = frame_sample(pixels, "RGB", fps, pushed++);
         const GstFlowReturn ret = gst_app_src_push_sample(src, s);
         gst_sample_unref(s);
         if (ret != GST_FLOW_OK) return;

@@ -201,6 +201,28 @@ TEST_F(CliPolicy, EvalSkipsACorruptMapAndExits3) {
   EXPECT_TRUE(lines_with(quiet.out, "eval mini ").empty()) << quiet.out;
 }
 
+// A PNG of only a signature, an IHDR declaring w x h RGB pixels and IEND (CRCs
+// right, so the decoder reads the header and refuses the size).
+void write_size_bomb_png(const fs::path& file, uint32_t w, uint32_t h) {
+  auto crc32 = [](const std::string& bytes) {
+    uint32_t c = 0xffffffffu;
+    for (unsigned char b : bytes) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return c ^ 0xffffffffu;
+  };
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    return be32(static_cast<uint32_t>(data.size())) + type + data + be32(crc32(type + data));
+  };
+  const std::string ihdr = be32(w) + be32(h) + std::string{8, 2, 0, 0, 0};
+  std::ofstream(file, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IEND", "");
+}
+
 TEST_F(CliPolicy, RunSkipsACorruptFrameAndExits3) {
   const fs::path frames = root_ / "frames";
   fs::create_directories(frames);
@@ -208,11 +230,13 @@ TEST_F(CliPolicy, RunSkipsACorruptFrameAndExits3) {
     cv::imwrite((frames / ("f" + std::to_string(i) + ".png")).string(),
                 make_synthetic_frame(64, 48, i % 2 == 1, static_cast<uint32_t>(i)));
   corrupt(frames / "f2.png");
+  write_size_bomb_png(frames / "f4.png", 60000, 60000);  // OpenCV throws on its header; must not abort the run
   const fs::path json = root_ / "run.jsonl";
   const std::string base = "run --profile " + q(profile_) + " --input " + q(frames);
   CliRun r = advad_cli(base + " --json " + q(json));
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("skipping " + (frames / "f2.png").string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipping " + (frames / "f4.png").string()), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("3 frames"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
   std::ifstream f(json);
