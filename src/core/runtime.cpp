@@ -153,6 +153,8 @@ std::string blas_library_path() {
 }
 
 void configure_runtime(int threads) {
+  if (threads < 0)
+    throw InputError("threads must be >= 0 (0 = all cores), got " + std::to_string(threads) + " (--threads / threads)");
   const int n = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
   if (at::get_num_threads() != n) at::set_num_threads(n);
   static std::atomic<bool> warned{false};

@@ -1,5 +1,6 @@
 #include "tools/cli.h"
 
+#include <cmath>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,13 +58,21 @@ Args::Args(std::string command, std::string summary)
 
 Args& Args::option(const std::string& name, const std::string& value_name, const std::string& help,
                    const std::string& default_value) {
-  opts_.push_back({name, value_name, help, default_value});
+  Opt o;
+  o.name = name;
+  o.value_name = value_name;
+  o.help = help;
+  o.def = default_value;
+  opts_.push_back(o);
   return *this;
 }
 
 Args& Args::optional_choice(const std::string& name, const std::string& value_name, const std::string& help,
                             const std::vector<std::string>& choices, const std::string& implicit) {
-  Opt o{name, value_name, help, ""};
+  Opt o;
+  o.name = name;
+  o.value_name = value_name;
+  o.help = help;
   o.choices = choices;
   o.implicit = implicit;
   o.optional_value = true;
@@ -165,10 +174,12 @@ double Args::number(const std::string& name) const {
   try {
     size_t used = 0;
     double x = std::stod(v, &used);
-    if (used != v.size()) throw std::invalid_argument(v);
+    if (used != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
     return x;
   } catch (const std::exception&) {
-    throw UsageError("advad " + command_ + ": --" + name + " expects a number, got '" + v + "'");
+    // NaN and infinity are no flag's meaningful value: a NaN threshold or k
+    // would silently turn every comparison false.
+    throw UsageError("advad " + command_ + ": --" + name + " expects a finite number, got '" + v + "'");
   }
 }
 

@@ -254,6 +254,27 @@ TEST_F(CliPolicy, RunSkipsACorruptFrameAndExits3) {
   EXPECT_NE(quiet.out.find("skipping"), std::string::npos) << quiet.out;
 }
 
+// No numeric flag takes NaN or infinity, and no command runs with negative threads.
+TEST_F(CliPolicy, NumericFlagsRejectNanInfinityAndNegativeThreads) {
+  const fs::path d = dataset("flags");
+  const std::string pred = "predict " + q(profile_) + " --dataset " + q(d) + " --category mini --out " + q(root_ / "p");
+  for (const std::string& cmd :
+       {"eval --dataset " + q(d) + " --maps " + q(root_ / "p") + " --threshold nan",
+        "eval --dataset " + q(d) + " --maps " + q(root_ / "p") + " --threshold inf",
+        "calibrate " + q(profile_) + " --dataset " + q(d) + " --category mini --percentile -inf",
+        "make-demo " + q(root_ / "demo_flags") + " --threshold nan"}) {
+    CliRun r = advad_cli(cmd);
+    EXPECT_EQ(r.code, 2) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("expects a finite number, got '"), std::string::npos) << cmd << "\n" << r.out;
+  }
+  for (const std::string& cmd : {pred + " --threads -1", "calibrate " + q(profile_) + " --dataset " + q(d) +
+                                                             " --category mini --threads -2"}) {
+    CliRun r = advad_cli(cmd);
+    EXPECT_EQ(r.code, 2) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("threads must be >= 0"), std::string::npos) << cmd << "\n" << r.out;
+  }
+}
+
 TEST_F(CliPolicy, LongCommandsHaveQuietAndStrict) {
   for (const char* cmd : {"predict", "run", "calibrate", "eval"}) {
     CliRun r = advad_cli(std::string(cmd) + " --help");
