@@ -8,6 +8,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "core/profile.h"
 #include "data/image_io.h"
@@ -117,13 +119,18 @@ TEST_F(EvalCli, CalibrateToAFalseAlarmBudgetThroughTheWholeChain) {
   CliRun broken = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini");
   EXPECT_EQ(broken.code, 2) << broken.out;
   EXPECT_NE(broken.out.find("[calibration] false_alarms"), std::string::npos) << broken.out;
-  for (const char* bad : {"1", "-0.1", "nan"}) {
+  // Out of range, and not a finite number (every numeric flag's rule).
+  for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
+           {"1", "--false-alarms must be a fraction in [0, 1)"},
+           {"-0.1", "--false-alarms must be a fraction in [0, 1)"},
+           {"nan", "--false-alarms expects a finite number, got 'nan'"}}) {
     CliRun b = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --false-alarms " + bad);
     EXPECT_EQ(b.code, 2) << bad;
-    EXPECT_NE(b.out.find("--false-alarms must be a fraction in [0, 1)"), std::string::npos) << b.out;
+    EXPECT_NE(b.out.find(says), std::string::npos) << b.out;
   }
   CliRun k = advad_cli("calibrate " + q(prof) + " --dataset " + q(data()) + " --category mini --k nan");
   EXPECT_EQ(k.code, 2);
+  EXPECT_NE(k.out.find("--k expects a finite number"), std::string::npos) << k.out;
 }
 
 TEST_F(EvalCli, CalibrateLabelledMinAreaAutoAndPlot) {
