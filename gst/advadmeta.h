@@ -29,6 +29,7 @@ struct AdvadFrameResult {
   std::shared_ptr<advad::LiveStats> stats;            // advadinfer's counters; advadpostproc adds verdicts
   double threshold = 0.0;                             // advadpostproc: threshold used
   std::shared_ptr<const advad::Detection> detection;  // advadpostproc: mask, regions, verdict
+  std::string clip;                                   // advadclip: clip file written for this defect frame
 };
 using AdvadResultPtr = std::shared_ptr<const AdvadFrameResult>;
 

@@ -15,6 +15,7 @@
 #include "advadcommon.h"
 #include "advadenums.h"
 #include "advadmeta.h"
+#include "advadrecord.h"
 #include "core/error.h"
 #include "render/frame_json.h"
 #include "render/json_lines_writer.h"
@@ -200,40 +201,6 @@ static gboolean gst_advad_overlay_set_caps(GstBaseTransform* trans, GstCaps* inc
          advad_pixel_format(GST_VIDEO_INFO_FORMAT(&st->info), &st->format);
 }
 
-static advad::FrameRecord frame_record(GstBuffer* buf, const OverlayState* st, const AdvadFrameResult* res,
-                                       guint64 own_count, const OverlaySettings& s) {
-  advad::FrameRecord r;
-  r.frame = res ? res->frame_number : own_count;
-  r.run = st->run;
-  if (res && res->profile) r.category = res->profile->category;
-  if (GST_BUFFER_PTS_IS_VALID(buf)) r.pts_ns = static_cast<std::int64_t>(GST_BUFFER_PTS(buf));
-  r.wall_time = advad::wall_clock_now();
-  r.source = s.source;
-  r.width = GST_VIDEO_INFO_WIDTH(&st->info);
-  r.height = GST_VIDEO_INFO_HEIGHT(&st->info);
-  r.with_contours = s.json_contours;
-  if (!res) return r;
-  r.model = res->model_id;
-  r.carried = res->carried;
-  r.unscored_reason = res->unscored_reason;
-  if (!res->map || !res->unscored_reason.empty()) return r;
-  r.scored = true;
-  r.carried = res->carried;
-  r.scored_frame = res->scored_frame;
-  // Without advadpostproc the score is still the map's maximum (the threshold's scale).
-  double max_value = 0;
-  cv::minMaxLoc(res->map->map, nullptr, &max_value);
-  r.score = static_cast<float>(max_value);
-  r.image_score = res->map->score;
-  if (res->detection) {
-    r.score = res->detection->score;
-    r.threshold = res->threshold;
-    r.anomalous = res->detection->anomalous;
-    r.regions = res->detection->regions;
-  }
-  return r;
-}
-
 static advad::OverlayStyle overlay_style(const AdvadFrameResult& res, const OverlaySettings& s) {
   advad::OverlayStyle style = res.profile ? advad::overlay_style_from(res.profile->overlay) : advad::OverlayStyle();
   if (s.opacity >= 0) style.opacity = s.opacity;
@@ -265,7 +232,8 @@ static GstFlowReturn gst_advad_overlay_transform_ip(GstBaseTransform* trans, Gst
   try {
     if (st->json) {
       try {
-        st->json->write(advad::frame_json_line(frame_record(buf, st, res.get(), own_count, s)));
+        st->json->write(advad::frame_json_line(
+            advad_frame_record(buf, &st->info, res.get(), own_count, st->run, s.source, s.json_contours)));
       } catch (const advad::InputError& e) {
         GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", e.what()), (nullptr));
         return GST_FLOW_ERROR;

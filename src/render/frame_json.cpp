@@ -69,6 +69,7 @@ std::string frame_json_line(const FrameRecord& r) {
     regions.push_back(std::move(o));
   }
   j["regions"] = std::move(regions);
+  if (!r.clip.empty()) j["clip"] = r.clip;
   return j.dump();
 }
 

@@ -28,6 +28,7 @@ struct FrameRecord {
   std::optional<double> threshold;         // set when post-processing ran
   std::optional<bool> anomalous;           // verdict, set when post-processing ran
   std::vector<Region> regions;
+  std::string clip;                        // defect clip file that holds this frame ("" = left out)
   bool with_contours = false;              // add each region's contour points
 };
 

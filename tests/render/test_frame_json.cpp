@@ -71,6 +71,16 @@ TEST(FrameJson, OkVerdictAndNoContoursByDefault) {
   const auto j = nlohmann::json::parse(frame_json_line(r));
   EXPECT_EQ(j["verdict"], "ok");
   EXPECT_FALSE(j["regions"][0].contains("contour"));
+  EXPECT_FALSE(j.contains("clip"));
+}
+
+TEST(FrameJson, DefectFrameNamesItsClip) {
+  FrameRecord r;
+  r.scored = true;
+  r.anomalous = true;
+  r.clip = "clips/line-3_f000120.mp4";
+  const auto j = nlohmann::json::parse(frame_json_line(r));
+  EXPECT_EQ(j["clip"], "clips/line-3_f000120.mp4");
 }
 
 TEST(FrameJson, WallClockIsNow) {
