@@ -54,7 +54,12 @@ InferEnginePtr advad_infer_build_engine(const InferSettings& s, InferEngineError
   options.precision = gst_advad_precision_name(s.precision);
   options.threads = static_cast<int>(s.threads);
   try {
-    engine->loaded = advad::acquire_model(engine->profile, options);
+    bool shared = false;
+    engine->loaded = advad::acquire_model(engine->profile, options, &shared);
+    if (shared)
+      GST_INFO("model %s shared: already loaded in this process", engine->loaded->identity.c_str());
+    else
+      GST_INFO("model %s built in %.2f s", engine->loaded->identity.c_str(), engine->loaded->load_seconds);
     engine->scorer = std::make_unique<advad::FrameScorer>(engine->profile, engine->loaded->model,
                                                           static_cast<int>(s.batch_size));
   } catch (const std::exception& e) {

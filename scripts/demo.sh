@@ -18,8 +18,10 @@ mkdir -p "$OUT"
 
 # Embedded default: a textured surface with a bright or dark blob planted in
 # every 2nd frame, scored by the demo scorer package (made once, then cached).
-if [ ! -f "$KIT/model/profile.ini" ] || [ ! -f "$KIT/frames/frame_0023.png" ]; then
-  "$ADVAD" make-demo "$KIT" --frames 24 --width 640 --height 480 --defect-every 2 --tiling 2x2
+# Tiles overlap and are blended (Hann), so the heatmap has no seams; a kit
+# made before that (pasted tiles) is made again.
+if [ ! -f "$KIT/frames/frame_0023.png" ] || ! grep -q '^blend *= *hann' "$KIT/model/profile.ini" 2>/dev/null; then
+  "$ADVAD" make-demo "$KIT" --frames 24 --width 640 --height 480 --defect-every 2 --tiling 2x2 --overlap 0.25
 fi
 PROFILE="$KIT/model/profile.ini"
 # The main job's model: an INP-Former trained by `advad train` on generated
@@ -32,7 +34,7 @@ PROFILE="$KIT/model/profile.ini"
 if [ -z "${ADVAD_DEMO_TORCHSCRIPT:-}" ]; then
   INP="$KIT/inpformer"
   DS="$KIT/dataset/demo"
-  if [ ! -f "$INP/profile.ini" ]; then
+  if [ ! -f "$INP/profile.ini" ] || ! grep -q '^blend *= *hann' "$INP/profile.ini"; then
     "$ADVAD" make-demo "$KIT/normal" --frames 48 --defect-every 0 --seed 5
     "$ADVAD" make-demo "$KIT/heldout" --frames 24 --defect-every 0 --seed 11
     mkdir -p "$DS/train/good" "$DS/validation/good"

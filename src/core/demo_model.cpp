@@ -47,6 +47,11 @@ Profile demo_profile(const std::string& model_file, const DemoOptions& opt) {
   p.model = model_file;
   p.input.width = p.input.height = opt.input_size;
   p.tiling.levels = opt.levels;
+  if (opt.overlap > 0) {
+    p.tiling.overlap = opt.overlap;
+    p.tiling.merge = MergeMode::Mean;
+    p.tiling.blend = BlendMode::Hann;
+  }
   p.threshold = opt.threshold;
   p.post.min_area = opt.min_area;
   return p;

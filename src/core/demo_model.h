@@ -15,6 +15,7 @@ struct DemoOptions {
   int window = 31;              // odd side of the local-mean window, model input pixels
   double contrast = 40.0;       // gray-level deviation (0..255 units) that scores 1.0
   std::vector<GridLevel> levels{GridLevel{2, 2}};  // tiling of the demo profile
+  double overlap = 0.0;         // > 0: tiles share this fraction, merged by mean with Hann blending (no seams)
   double threshold = 0.5;       // score >= threshold is a defect (0.5 = 20 gray levels at contrast 40)
   int min_area = 16;            // post-processing: drop tiny regions
 };

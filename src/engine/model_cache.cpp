@@ -102,7 +102,7 @@ std::string model_identity(const Profile& profile) {
 }
 
 std::shared_ptr<const LoadedModel> acquire_model(std::shared_ptr<const Profile> profile,
-                                                 const ModelOptions& options) {
+                                                 const ModelOptions& options, bool* from_cache) {
   const std::string identity = model_identity(*profile);
   const std::string key = profile->path + "|" + identity + "|" + options.device + "|" + options.precision;
   std::shared_ptr<Slot> slot;
@@ -115,7 +115,9 @@ std::shared_ptr<const LoadedModel> acquire_model(std::shared_ptr<const Profile> 
     slot = s;
   }
   std::lock_guard<std::mutex> lock(slot->loading);
+  if (from_cache) *from_cache = true;
   if (auto alive = slot->model.lock()) return alive;
+  if (from_cache) *from_cache = false;
   const auto t0 = std::chrono::steady_clock::now();
   auto loaded = std::make_shared<LoadedModel>();
   loaded->profile = profile;

@@ -15,12 +15,14 @@ struct LoadedModel {
   std::shared_ptr<const Profile> profile;  // the profile it was built from
   std::shared_ptr<Model> model;            // scoring calls from several threads are serialised
   std::string identity;                    // "<model path>@<first 12 hex digits of SHA-256 of its files>"
-  double load_seconds = 0;                 // building it (0 for a cache hit)
+  double load_seconds = 0;                 // building it (by the call that built it)
 };
 
-// The shared model for this profile and options: from the cache, or built
-// with create_model. Throws what create_model throws.
-std::shared_ptr<const LoadedModel> acquire_model(std::shared_ptr<const Profile> profile, const ModelOptions& options);
+// The shared model for this profile and options: from the cache (then
+// *from_cache = true, when given), or built with create_model. Throws what
+// create_model throws.
+std::shared_ptr<const LoadedModel> acquire_model(std::shared_ptr<const Profile> profile, const ModelOptions& options,
+                                                 bool* from_cache = nullptr);
 
 // Models alive in the cache now (tests and stats).
 size_t cached_model_count();

@@ -81,6 +81,9 @@ int cmd_make_demo(int argc, char** argv) {
       .option("fps", "F", "frame rate of --video", "10")
       .option("input-size", "N", "model input side the demo profile resizes tiles to", "256")
       .option("tiling", "GRID", "tiling of the demo profile, COLSxROWS (';' for pyramid levels)", "2x2")
+      .option("overlap", "F", "fraction of a tile shared with each neighbour, in [0, 0.5): > 0 merges tiles by mean "
+                              "with Hann blending (a map without seams), 0 pastes them side by side as the seed does",
+              "0.25")
       .option("threshold", "T", "threshold of the demo profile (score >= T is a defect)", "0.5")
       .flag("masks", "also write frames/masks/frame_NNNN_mask.png (0/255, the planted blob's exact pixels) for every "
                      "frame with a defect: ground truth in the MVTec AD 2 naming, for advad eval and calibrate --labelled")
@@ -99,6 +102,9 @@ int cmd_make_demo(int argc, char** argv) {
   if (opt.input_size < 32 || opt.input_size > 4096)
     throw cli::UsageError("advad make-demo: --input-size must be in 32..4096");
   opt.threshold = args.number("threshold");
+  opt.overlap = args.number("overlap");
+  if (opt.overlap < 0 || opt.overlap >= 0.5)
+    throw cli::UsageError("advad make-demo: --overlap " + args.str("overlap") + " is outside [0, 0.5)");
   try {
     opt.levels = parse_levels(args.str("tiling"));
   } catch (const ProfileError& e) {

@@ -33,8 +33,11 @@ ModelOptions cpu() {
 TEST(ModelCache, SameProfileSharesOneModelUntilTheLastUserLetsGo) {
   auto p = demo("share");
   const size_t before = cached_model_count();
-  auto a = acquire_model(p, cpu());
-  auto b = acquire_model(std::make_shared<const Profile>(load_profile(p->path)), cpu());
+  bool a_cached = true, b_cached = false;
+  auto a = acquire_model(p, cpu(), &a_cached);
+  auto b = acquire_model(std::make_shared<const Profile>(load_profile(p->path)), cpu(), &b_cached);
+  EXPECT_FALSE(a_cached) << "the first call builds the model";
+  EXPECT_TRUE(b_cached) << "the second call says it shares";
   EXPECT_EQ(a.get(), b.get()) << "a second element on the same package gets the same model";
   EXPECT_EQ(a->model.get(), b->model.get());
   EXPECT_EQ(cached_model_count(), before + 1);

@@ -62,6 +62,25 @@ done
 [ "$(count '"verdict":"defect"' "$WORK/r.jsonl")" -eq 20 ] || fail "advad run: defects != 20"
 echo "ok advad run --input <folder>: 20 defects"
 
+# several cameras, one model: two branches of one pipeline share the loaded
+# model (advadinfer logs "shared" for the second), every output names its camera
+GST_DEBUG=advadinfer:4 CAMERAS="line-a=$WORK/kit/demo.mp4 line-b=$WORK/kit/demo.mp4" OUTDIR="$WORK/multi" \
+  "$RECIPES/multi_camera.sh" >"$WORK/log" 2>&1 || { cat "$WORK/log"; fail "multi_camera.sh"; }
+for cam in line-a line-b; do
+  [ "$(wc -l <"$WORK/multi/$cam.jsonl")" -eq 40 ] || fail "multi_camera: $cam.jsonl has $(wc -l <"$WORK/multi/$cam.jsonl") lines"
+  [ "$(count "\"source\":\"$cam\"" "$WORK/multi/$cam.jsonl")" -eq 40 ] || fail "multi_camera: $cam lines lack source=$cam"
+  [ "$(count '"verdict":"defect"' "$WORK/multi/$cam.jsonl")" -eq 20 ] || fail "multi_camera: $cam defects != 20"
+  gst-launch-1.0 -q filesrc location="$WORK/multi/$cam.mp4" ! qtdemux ! h264parse ! avdec_h264 ! fakesink >/dev/null 2>&1 ||
+    fail "multi_camera: $cam.mp4 does not decode"
+done
+built=$(count 'built in' "$WORK/log") shared=$(count 'shared: already loaded' "$WORK/log")
+[ "$built" -eq 1 ] && [ "$shared" -eq 1 ] || { cat "$WORK/log"; fail "multi_camera: model built $built times, shared $shared times (expected 1 and 1)"; }
+set +e
+CAMERAS="line-a=$WORK/kit/demo.mp4 line-a=$WORK/kit/demo.mp4" OUTDIR="$WORK/multi2" "$RECIPES/multi_camera.sh" >"$WORK/out" 2>"$WORK/log"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "line-a" "$WORK/log" || { cat "$WORK/log"; fail "multi_camera: a name used twice: exit $rc, expected 2 naming it"; }
+echo "ok multi_camera.sh: 2 cameras, one model, 40 lines each named by camera, 2 playable MP4s"
+
 # advad launch itself: bad descriptions and files are exit 2 naming the cause;
 # Ctrl-C finishes the file (EOS) like gst-launch-1.0 -e.
 set +e
