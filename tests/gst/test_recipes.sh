@@ -81,6 +81,14 @@ set -e
 [ "$rc" -eq 2 ] && grep -q "line-a" "$WORK/log" || { cat "$WORK/log"; fail "multi_camera: a name used twice: exit $rc, expected 2 naming it"; }
 echo "ok multi_camera.sh: 2 cameras, one model, 40 lines each named by camera, 2 playable MP4s"
 
+# camera -> display, as on a line: a live source into a display-like sink (sync, QoS)
+CAMERA=test NUM_BUFFERS=30 SINK="fakesink sync=true qos=true" "$RECIPES/camera_to_display.sh" >"$WORK/log" 2>&1 ||
+  { cat "$WORK/log"; fail "camera_to_display.sh"; }
+grep -qE '^\| frames-in \| 30 \|' "$WORK/log" || { cat "$WORK/log"; fail "camera_to_display: advadinfer did not see 30 frames"; }
+scored=$(sed -n 's/^| scored | \([0-9]*\) |$/\1/p' "$WORK/log")
+[ "${scored:-0}" -ge 10 ] || { cat "$WORK/log"; fail "camera_to_display: only ${scored:-0} of 30 live frames scored"; }
+echo "ok camera_to_display.sh CAMERA=test: 30 live frames in, $scored scored, ended"
+
 # advad launch itself: bad descriptions and files are exit 2 naming the cause;
 # Ctrl-C finishes the file (EOS) like gst-launch-1.0 -e.
 set +e
