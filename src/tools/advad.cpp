@@ -30,6 +30,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", advad::tools::cmd_run, "run a profile on a video in a GStreamer pipeline (the demo / main job)"},
     {"launch", advad::tools::cmd_launch, "run a gst-launch-1.0 style pipeline description to its end (recipes)"},
+    {"serve", advad::tools::cmd_serve, "serve the annotated stream of cameras / files over RTSP (reconnects)"},
     {"train", advad::tools::cmd_train, "train a category on defect-free images (inpformer or cpr)"},
     {"predict", advad::tools::cmd_predict, "write anomaly maps (TIFF) and masks (PNG) for a dataset split"},
     {"eval", advad::tools::cmd_eval, "MVTec AD 2 metrics: AU-PRO, SegF1, ClassF1, AUROC"},

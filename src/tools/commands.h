@@ -5,6 +5,7 @@
 namespace advad::tools {
 int cmd_run(int argc, char** argv);          // run a gst pipeline on a profile (demo / main job)
 int cmd_launch(int argc, char** argv);       // run a gst-launch-1.0 style pipeline description
+int cmd_serve(int argc, char** argv);        // RTSP server of the annotated stream(s)
 int cmd_predict(int argc, char** argv);      // maps + masks for a dataset split
 int cmd_eval(int argc, char** argv);         // MVTec AD 2 metrics
 int cmd_calibrate(int argc, char** argv);    // threshold from normal data
