@@ -4,6 +4,7 @@
 
 #include "advadmeta.h"
 #include "gstadvaddetect.h"
+#include "gstadvadclip.h"
 #include "gstadvadinfer.h"
 #include "gstadvadoverlay.h"
 #include "gstadvadpostproc.h"
@@ -19,5 +20,6 @@ extern "C" gboolean advad_gst_register_elements(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(advadpostproc, plugin);
   ok |= GST_ELEMENT_REGISTER(advadoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(advaddetect, plugin);
+  ok |= GST_ELEMENT_REGISTER(advadclip, plugin);
   return ok;
 }
