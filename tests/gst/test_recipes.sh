@@ -127,3 +127,23 @@ gst-launch-1.0 -q filesrc location="$WORK/int.mp4" ! qtdemux ! h264parse ! avdec
   fail "advad launch: the MP4 finished after Ctrl-C does not decode"
 grep -q 'scored' "$WORK/log" || { cat "$WORK/log"; fail "advad launch: no advadinfer stats at the end"; }
 echo "ok advad launch: Ctrl-C on a live line ends the stream, playable MP4, stats printed"
+
+# file -> defect clips: 100 frames at 10 fps, a defect every 25th (frames 24, 49,
+# 74, 99), 1 s before and after each: 4 clips of 2..3 s (20..30 frames; the last
+# one ends with the file), each named in its defect frame's JSON line.
+"$ADVAD" make-demo "$WORK/kit25" --frames 100 --width 160 --height 120 --defect-every 25 --video demo.mp4 --fps 10 \
+  >/dev/null 2>&1
+INPUT="$WORK/kit25/demo.mp4" PROFILE="$WORK/kit25/model" OUTDIR="$WORK/clips" PRE=1 POST=1 SOURCE=line-7 \
+  JSON="$WORK/clips.jsonl" "$RECIPES/file_to_clips.sh" >"$WORK/log" 2>&1 || { cat "$WORK/log"; fail "file_to_clips.sh"; }
+nclips=$(ls "$WORK/clips" | grep -c '^line-7_.*_f[0-9]*_[0-9]*T[0-9.]*Z\.mp4$' || true)
+[ "$nclips" -eq 4 ] || { ls "$WORK/clips"; fail "file_to_clips: $nclips clips, expected 4"; }
+for f in "$WORK"/clips/*.mp4; do
+  n=$(gst-launch-1.0 -v filesrc location="$f" ! qtdemux ! h264parse ! avdec_h264 ! fakesink silent=false 2>/dev/null |
+      grep -c 'chain' || true)
+  [ "$n" -ge 20 ] && [ "$n" -le 30 ] || fail "file_to_clips: $f decodes to $n frames, expected 20..30"
+done
+[ "$(count '"clip":' "$WORK/clips.jsonl")" -eq 4 ] || fail "file_to_clips: JSON lines naming a clip != 4"
+for f in $(grep -o '"clip":"[^"]*"' "$WORK/clips.jsonl" | cut -d'"' -f4); do
+  [ -f "$f" ] || fail "file_to_clips: the JSON names $f, which does not exist"
+done
+echo "ok file_to_clips.sh: 4 clips of 20..30 frames, named in the JSON lines"
