@@ -8,6 +8,7 @@
 #include "gstadvadinfer.h"
 #include "gstadvadoverlay.h"
 #include "gstadvadpostproc.h"
+#include "gstadvadpublish.h"
 #include "gstadvadtile.h"
 
 extern "C" const char* advad_gst_elements_version(void) { return ADVAD_VERSION; }
@@ -20,6 +21,7 @@ extern "C" gboolean advad_gst_register_elements(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(advadpostproc, plugin);
   ok |= GST_ELEMENT_REGISTER(advadoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(advaddetect, plugin);
+  ok |= GST_ELEMENT_REGISTER(advadpublish, plugin);
   ok |= GST_ELEMENT_REGISTER(advadclip, plugin);
   return ok;
 }

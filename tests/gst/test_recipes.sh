@@ -46,6 +46,35 @@ INPUT="$WORK/kit/demo.mp4" JSON=- SOURCE=line-7 "$RECIPES/metadata_only_json.sh"
 [ "$(count '"verdict":"defect"' "$WORK/m.jsonl")" -eq 20 ] || fail "metadata_only_json: defect lines != 20"
 echo "ok metadata_only_json.sh: 40 lines on stdout"
 
+# file -> MQTT (defects only): a mosquitto broker on a free 127.0.0.1 port;
+# its log (log_type all) counts the PUBLISH packets it received.
+if [ -x /usr/sbin/mosquitto ]; then
+  mq_pid=""
+  for _ in 1 2 3 4 5; do  # a random port; another if it is taken
+    port=$((20000 + RANDOM % 40000))
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\nlog_type all\n' "$port" >"$WORK/mq.conf"
+    /usr/sbin/mosquitto -c "$WORK/mq.conf" >"$WORK/mq.log" 2>&1 &
+    mq_pid=$!
+    for _ in $(seq 1 50); do
+      grep -q ' running' "$WORK/mq.log" && break
+      kill -0 "$mq_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$mq_pid" 2>/dev/null && grep -q ' running' "$WORK/mq.log" && break
+    mq_pid=""
+  done
+  [ -n "$mq_pid" ] || { cat "$WORK/mq.log"; fail "file_to_mqtt: cannot start mosquitto"; }
+  INPUT="$WORK/kit/demo.mp4" BROKER=127.0.0.1:$port SOURCE=line-7 PUBLISH=defects "$RECIPES/file_to_mqtt.sh" \
+    >"$WORK/log" 2>&1 || { kill "$mq_pid"; cat "$WORK/log"; fail "file_to_mqtt.sh"; }
+  kill "$mq_pid"
+  wait "$mq_pid" 2>/dev/null || true
+  n=$(grep -c "Received PUBLISH from .*'advad/line-7'" "$WORK/mq.log" || true)
+  [ "$n" -eq 20 ] || { cat "$WORK/log"; fail "file_to_mqtt: the broker received $n results on advad/line-7, expected 20"; }
+  echo "ok file_to_mqtt.sh: 20 defect results published to a broker on 127.0.0.1:$port"
+else
+  echo "SKIP file_to_mqtt.sh: /usr/sbin/mosquitto is not installed (apt-get install mosquitto)"
+fi
+
 # image folder -> annotated PNGs and heatmaps
 for mode in annotated maps; do
   FOLDER="$WORK/kit/frames" OUTDIR="$WORK/$mode" MODE=$mode JSON="$WORK/$mode.jsonl" \

@@ -1,0 +1,95 @@
+// Test helpers for MQTT publishing: a real mosquitto broker process on a free
+// 127.0.0.1 port (stopped and restarted at will, on the same port), and a
+// libmosquitto subscriber that collects what arrives. No mocks.
+#pragma once
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+
+struct mosquitto;
+struct mosquitto_message;
+
+namespace advad::mqtttest {
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+int free_port();
+
+class Broker {
+ public:
+  struct Options {
+    std::string password_file;  // non-empty: logins checked against it (mosquitto_passwd), no anonymous
+    int port = 0;               // 0 = free_port()
+  };
+  // Starts /usr/sbin/mosquitto and waits (at most 5 s) until it accepts
+  // connections. It keeps sessions on disk (persistence; saved when it is
+  // stopped with SIGTERM), so a subscriber's session and the messages queued
+  // for it survive a restart.
+  explicit Broker(Options options);
+  Broker() : Broker(Options{}) {}
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  void start();                   // (again) on the same port; fails the test if it does not come up
+  void stop(int sig = SIGTERM);   // and waits for the process to end
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string log() const;        // what the broker printed
+
+ private:
+  advad::test::TempDir dir_{"mqtt"};
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Writes a mosquitto password file with one user (mosquitto_passwd -b -c).
+std::string make_password_file(const advad::test::TempDir& dir, const std::string& user, const std::string& password);
+
+struct Received {
+  std::string topic;
+  std::string payload;
+};
+
+// Subscribes to `filter` at QoS 1 with a persistent session (fixed client id,
+// clean session off), so messages published while it reconnects after a
+// broker restart are kept for it. Connected and subscribed (SUBACK) when the
+// constructor returns; reconnects on its own (libmosquitto's thread).
+class Subscriber {
+ public:
+  Subscriber(int port, const std::string& filter);
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  std::vector<Received> messages() const;
+  std::size_t count() const;
+  // Waits until at least n messages arrived (or timeout_s); true if they did.
+  bool wait_for(std::size_t n, double timeout_s) const;
+
+ private:
+  static void on_connect(mosquitto*, void*, int);
+  static void on_subscribe(mosquitto*, void*, int, int, const int*);
+  static void on_message(mosquitto*, void*, const mosquitto_message*);
+  std::string filter_;
+  mosquitto* mosq_ = nullptr;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable cv_;
+  bool subscribed_ = false;
+  std::vector<Received> messages_;
+};
+
+// The integers of `values` in first-arrival order with repeats removed, and how many repeats there were.
+struct Deduped {
+  std::vector<long long> first;
+  std::size_t repeats = 0;
+};
+Deduped dedupe(const std::vector<long long>& values);
+
+}  // namespace advad::mqtttest
