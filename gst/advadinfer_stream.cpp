@@ -177,6 +177,7 @@ GstFlowReturn advad_infer_submit(GstBaseTransform* trans, gboolean, GstBuffer* b
   InferEngine& engine = *item.engine;
   const advad::TileLayout* layout = engine_layout(engine, w, h);
   r.frame_number = number;
+  r.run = st->run;
   r.stats = st->stats;
   r.model_id = engine.loaded->identity;
 

@@ -21,6 +21,7 @@ struct AdvadFrameResult {
   std::shared_ptr<const advad::TileLayout> layout;    // advadtile (or advadinfer without advadtile)
   std::shared_ptr<const advad::AnomalyMap> map;       // advadinfer: stitched map + frame score
   guint64 frame_number = 0;                           // advadinfer's frame count, from 0
+  std::string run;                                    // advadinfer: id of its run (new at each start); (run, frame) is unique
   bool carried = false;                               // map held from an earlier frame (inference-interval / QoS)
   guint64 scored_frame = 0;                           // frame number the map was computed on
   std::string unscored_reason;                        // advadinfer: why there is no usable map ("" = scored)

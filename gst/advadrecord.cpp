@@ -7,7 +7,7 @@ advad::FrameRecord advad_frame_record(GstBuffer* buf, const GstVideoInfo* info, 
                                       bool contours) {
   advad::FrameRecord r;
   r.frame = res ? res->frame_number : own_count;
-  r.run = run;
+  r.run = res && !res->run.empty() ? res->run : run;  // one run id for all elements behind one advadinfer
   if (res && res->profile) r.category = res->profile->category;
   if (GST_BUFFER_PTS_IS_VALID(buf)) r.pts_ns = static_cast<std::int64_t>(GST_BUFFER_PTS(buf));
   r.wall_time = advad::wall_clock_now();

@@ -10,7 +10,9 @@
 #include "render/frame_json.h"
 
 // `res` may be null (the frame carries no result: "unscored", "no-result");
-// `own_count` is then the frame number. `run` and `source` may be "".
+// `own_count` is then the frame number. `run` (the caller's own run id) is
+// used only when the frame's meta has none from advadinfer. `run` and
+// `source` may be "".
 advad::FrameRecord advad_frame_record(GstBuffer* buf, const GstVideoInfo* info, const AdvadFrameResult* res,
                                       guint64 own_count, const std::string& run, const std::string& source,
                                       bool contours);

@@ -303,7 +303,8 @@ static std::string defect_clip(GstAdvadClip* self, GstPad* pad, GstBuffer* buf) 
     std::lock_guard<std::mutex> lock(st->mutex);
     if (!st->planner) return "";
     const std::string name =
-        advad::record::clip_file_name(st->source_now, st->run, res->frame_number, advad::wall_clock_now());
+        advad::record::clip_file_name(st->source_now, res->run.empty() ? st->run : res->run, res->frame_number,
+                                      advad::wall_clock_now());
     const bool may_open = st->pending < static_cast<int>(st->max_pending_now);
     const DefectOutcome out = st->planner->defect(static_cast<std::int64_t>(rt), res->frame_number,
                                                   name, may_open, &events);

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "engine/map_health.h"
 #include "gstadvadinfer_priv.h"
+#include "render/json_lines_writer.h"
 
 GST_DEBUG_CATEGORY(gst_advad_infer_debug);
 #define GST_CAT_DEFAULT gst_advad_infer_debug
@@ -88,6 +89,7 @@ static gboolean gst_advad_infer_start(GstBaseTransform* trans) {
     st->last_profile = engine->profile->path;
     st->last_model = engine->loaded->identity;
   }
+  st->run = advad::new_run_id();
   st->frames = st->last_score_role = 0;
   st->have_score_role = false;
   st->last_score_engine.reset();

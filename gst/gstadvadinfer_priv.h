@@ -97,6 +97,7 @@ struct InferState {
   std::mutex engine_mutex;
   InferEnginePtr active, pending;
   std::string last_profile, last_model;  // of the last active engine; kept after stop for stats
+  std::string run;                       // id of this run, new at each start: every frame's meta carries it
   Handover handover = Handover::Unknown;
 
   // Background loader for swaps.

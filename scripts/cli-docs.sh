@@ -26,6 +26,7 @@ section() {  # title, then the advad arguments that print the help
   for c in write check pack; do section "advad submission $c" submission "$c" --help; done
   section "advad run" run --help
   section "advad launch" launch --help
+  section "advad serve" serve --help
   section "advad make-demo" make-demo --help
   section "advad bench" bench --help
   for c in inpformer cpr frame eval; do section "advad bench $c" bench "$c" --help; done

@@ -127,6 +127,10 @@ TEST_F(GstClip, DefectsMakePlayableClipsOfPrePlusPostNamedInTheJsonLines) {
     if (defects.count(i)) {
       ASSERT_TRUE(lines[i].contains("clip")) << "frame " << i;
       EXPECT_EQ(lines[i]["clip"], clip_of_frame[i]) << "frame " << i;
+      // One run id for the pipeline: advadinfer's, in the JSON line and the clip's name.
+      const std::string run_id = lines[i]["run"];
+      EXPECT_NE(lines[i]["clip"].get<std::string>().find("_" + run_id + "_f"), std::string::npos)
+          << "clip " << lines[i]["clip"] << " does not carry the run " << run_id;
     } else {
       EXPECT_FALSE(lines[i].contains("clip")) << "frame " << i;
     }
