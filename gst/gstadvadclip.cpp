@@ -1,7 +1,7 @@
 // advadclip: defect clips with pre-roll. A pass-through bin for raw video:
 //
 //   sink ─ tee ─────────────────────────────────────────────────────── src
-//           └─ queue ! videoconvert ! x264enc ! h264parse ! appsink
+//           └─ queue ! videocrop (even sides) ! videoconvert ! I420 ! x264enc ! h264parse ! appsink
 //
 // A probe on the tee's sink pad reads each frame's verdict (GstAdvadMeta);
 // the appsink gets the encoded frames. Both feed advad::record::ClipPlanner
@@ -89,7 +89,7 @@ struct State {
 
 struct _GstAdvadClip {
   GstBin parent;
-  GstElement *tee, *queue, *convert, *format, *encoder, *parse, *sink;
+  GstElement *tee, *queue, *crop, *convert, *format, *encoder, *parse, *sink;
   State* st;
 };
 
@@ -453,9 +453,9 @@ static bool start(GstAdvadClip* self) {
   opt.max_duration = static_cast<std::int64_t>(st->max_duration * GST_SECOND);
   const guint bitrate = st->bitrate, max_pending = st->max_pending;
   GST_OBJECT_UNLOCK(self);
-  if (!self->tee || !self->queue || !self->convert || !self->format || !self->encoder || !self->parse || !self->sink) {
+  if (!self->tee || !self->queue || !self->crop || !self->convert || !self->format || !self->encoder || !self->parse || !self->sink) {
     GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN,
-                      ("%s needs tee, queue, videoconvert, x264enc, h264parse and appsink; one is not installed",
+                      ("%s needs tee, queue, videocrop, videoconvert, x264enc, h264parse and appsink; one is not installed",
                        label.c_str()),
                       (nullptr));
     return false;
@@ -676,16 +676,31 @@ static GstElement* make_child(GstAdvadClip* self, const char* factory, const cha
   return e;
 }
 
+// 4:2:0 H.264 needs even sides: an odd last column / row is cropped off the
+// clip (the video passing through keeps it).
+static GstPadProbeReturn on_crop_caps(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  GstVideoInfo vi;
+  if (caps && gst_video_info_from_caps(&vi, caps))
+    g_object_set(GST_ADVAD_CLIP(data)->crop, "right", GST_VIDEO_INFO_WIDTH(&vi) % 2, "bottom",
+                 GST_VIDEO_INFO_HEIGHT(&vi) % 2, nullptr);
+  return GST_PAD_PROBE_OK;
+}
+
 static void gst_advad_clip_init(GstAdvadClip* self) {
   self->st = new State();
   self->tee = make_child(self, "tee", "tee");
   self->queue = make_child(self, "queue", "queue");
+  self->crop = make_child(self, "videocrop", "crop");
   self->convert = make_child(self, "videoconvert", "convert");
   self->format = make_child(self, "capsfilter", "format");
   self->encoder = make_child(self, "x264enc", "encoder");
   self->parse = make_child(self, "h264parse", "parse");
   self->sink = make_child(self, "appsink", "sink");
-  if (!self->tee || !self->queue || !self->convert || !self->format || !self->encoder || !self->parse || !self->sink) return;
+  if (!self->tee || !self->queue || !self->crop || !self->convert || !self->format || !self->encoder || !self->parse || !self->sink) return;
   // Up to 2 s of frames wait for the encoder (by timestamps, whatever the size).
   g_object_set(self->queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", 2 * GST_SECOND, nullptr);
   gst_util_set_object_arg(G_OBJECT(self->encoder), "tune", "zerolatency");  // no B-frames: pts in decode order
@@ -703,7 +718,7 @@ static void gst_advad_clip_init(GstAdvadClip* self) {
   cb.new_sample = on_encoded;
   cb.eos = on_encoded_eos;
   gst_app_sink_set_callbacks(GST_APP_SINK(self->sink), &cb, self, nullptr);
-  gst_element_link_many(self->tee, self->queue, self->convert, self->format, self->encoder, self->parse, self->sink, nullptr);
+  gst_element_link_many(self->tee, self->queue, self->crop, self->convert, self->format, self->encoder, self->parse, self->sink, nullptr);
 
   GstPad* tee_sink = gst_element_get_static_pad(self->tee, "sink");
   GstPad* tee_src = gst_element_request_pad_simple(self->tee, "src_%u");
@@ -716,6 +731,9 @@ static void gst_advad_clip_init(GstAdvadClip* self) {
   gst_element_add_pad(GST_ELEMENT(self), gst_ghost_pad_new_from_template("src", tee_src, src_tmpl));
   gst_object_unref(tee_sink);
   gst_object_unref(tee_src);
+  GstPad* crop_sink = gst_element_get_static_pad(self->crop, "sink");
+  gst_pad_add_probe(crop_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_crop_caps, self, nullptr);
+  gst_object_unref(crop_sink);
   GstPad* enc_sink = gst_element_get_static_pad(self->encoder, "sink");
   gst_pad_add_probe(enc_sink, GST_PAD_PROBE_TYPE_BUFFER, on_encoder_sink, self, nullptr);
   gst_object_unref(enc_sink);
