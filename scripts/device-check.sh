@@ -126,8 +126,8 @@ build() {
   ninja -C "$BUILD" -j"$JOBS" "${targets[@]}"
 }
 test_cuda() {
-  meson test -C "$BUILD" --suite cuda --no-rebuild --print-errorlogs --verbose; local rc=$?
-  cp "$BUILD/meson-logs/testlog.json" "$RES/testlog-cuda.json" 2>/dev/null
+  meson test -C "$BUILD" --suite cuda --no-rebuild --print-errorlogs --verbose --logbase device-check-cuda; local rc=$?
+  cp "$BUILD/meson-logs/device-check-cuda.json" "$RES/testlog-cuda.json" 2>/dev/null
   return $rc
 }
 advad() { "$BUILD/src/tools/advad" "$@"; }
@@ -163,7 +163,7 @@ find_python() {
     if "$c" -c 'import torch' >/dev/null 2>&1; then PY=$(command -v "$c"); return; fi
   done
 }
-find_python
+[ -n "$TORCH_DIR" ] || find_python
 
 want() { [ -z "$STEPS" ] || [[ ",$STEPS," == *",$1,"* ]]; }
 
@@ -236,8 +236,11 @@ for s in "${STEP_LIST[@]}"; do
     echo "== step $name (timeout ${tmo}s): $desc"
     t1=$(date +%s)
     export PY PY_TRIED TORCH_DIR DEBS PREFIX JOBS FULL
-    export -f find_torch versions debs_env meson_setup build test_cuda advad bench_cpr bench_inpformer bench_frame bench_live
-    timeout --kill-after=10 "$tmo" bash -c "$fn" > "$log" 2>&1; rc=$?
+    # The step's function (and the ones it calls) travel in the command, not in the environment.
+    body=$(declare -f find_torch versions debs_env meson_setup build test_cuda advad bench_cpr bench_inpformer \
+           bench_frame bench_live)
+    timeout --kill-after=10 "$tmo" bash -c "$body
+$fn" > "$log" 2>&1; rc=$?
     secs=$(($(date +%s) - t1))
     if ((rc == 0)); then status=ok; elif ((rc == 124 || rc == 137)); then status=timeout; else status=failed; fi
     # meson test: a suite that only skipped is not a pass.
@@ -260,7 +263,8 @@ for s in "${STEP_LIST[@]}"; do
     for f in $files; do
       [ -s "$f" ] || continue
       if [ "$name" = test-cuda ]; then
-        data+="$sep\"$(basename "$f")\": [$(paste -sd, "$f")]"   # testlog.json is JSON lines
+        # testlog.json is JSON lines; each test's "env" (the whole environment) is left out.
+        data+="$sep\"$(basename "$f")\": [$(sed -E 's/"env": \{[^{}]*\}, //' "$f" | grep -v '"env": {' | paste -sd,)]"
       else
         data+="$sep\"$(basename "$f")\": $(cat "$f")"
       fi
