@@ -18,7 +18,7 @@
 extern "C" {
 // The advad version the element library was built as (the stub refuses another).
 G_MODULE_EXPORT const char* advad_gst_elements_version(void);
-// Registers advadtile, advadinfer, advadpostproc, advadoverlay, advaddetect and
-// GstAdvadMeta on `plugin` (the stub's GstPlugin).
+// Registers advadtile, advadinfer, advadpostproc, advadoverlay, advaddetect,
+// advadclip, advadpublish and GstAdvadMeta on `plugin` (the stub's GstPlugin).
 G_MODULE_EXPORT gboolean advad_gst_register_elements(GstPlugin* plugin);
 }

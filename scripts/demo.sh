@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, make the embedded default
 # category (cached in .cache/demo) and run a real GStreamer pipeline (advad launch) on it:
-#   multifilesrc (generated camera frames) ! advaddetect profile=… json-location=…
+#   multifilesrc (generated camera frames) ! advaddetect          (tile, score, threshold, draw)
+#     ! advadclip      (keeps 1 s of encoded video; a clip around each defect)
+#     ! advadpublish   (one JSON line per frame, naming the clip of a defect frame)
+#     ! advadpublish   (each defect to an MQTT broker on 127.0.0.1, when mosquitto is installed)
 #     ! x264enc ! mp4mux ! filesink
-# (advaddetect = advadtile ! advadinfer ! advadpostproc ! advadoverlay under one profile)
-# Output: demo-out/annotated.mp4 and demo-out/results.jsonl (one line per frame).
+# Output in demo-out/: annotated.mp4 (heatmap without tile seams: tiles overlap
+# and are Hann-blended), results.jsonl, clips/*.mp4 and, with mosquitto,
+# mqtt_messages.txt (what a subscriber received).
 # Usage: scripts/demo.sh [extra advaddetect properties, e.g. device=cuda:0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,17 +54,55 @@ fi
 
 export GST_PLUGIN_PATH="$PWD/$BUILD/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 echo "advad demo: profile $PROFILE, frames $KIT/frames" >&2
-rm -f "$OUT/results.jsonl"
+rm -rf "$OUT/results.jsonl" "$OUT/clips" "$OUT/mqtt_messages.txt" "$OUT/mqtt"
+mkdir -p "$OUT/clips"
+
+# MQTT, when mosquitto is installed: a broker on a free port of 127.0.0.1 and
+# a subscriber that records what arrives, both stopped at the end.
+mqtt=()
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  return 1
+}
+if [ -x /usr/sbin/mosquitto ] && command -v mosquitto_sub >/dev/null && port=$(free_port); then
+  mkdir -p "$OUT/mqtt"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest file %s\nlog_type all\n' \
+    "$port" "$PWD/$OUT/mqtt/broker.log" >"$OUT/mqtt/mosquitto.conf"
+  /usr/sbin/mosquitto -c "$OUT/mqtt/mosquitto.conf" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  mosquitto_sub -h 127.0.0.1 -p "$port" -t 'advad/#' -v >"$OUT/mqtt_messages.txt" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q SUBACK "$OUT/mqtt/broker.log" 2>/dev/null && break; sleep 0.1; done
+  mqtt=(! advadpublish method=mqtt address="127.0.0.1:$port" topic='advad/{source}/{category}' publish=defects
+        source=demo-camera)
+else
+  echo "advad demo: mosquitto (broker and mosquitto_sub) not installed: no MQTT part" >&2
+fi
+
 # advad launch: gst-launch-1.0 -e that goes straight to PLAYING (`advad launch --help`).
 "$ADVAD" launch \
   multifilesrc location="$KIT/frames/frame_%04d.png" index=0 stop-index=23 \
       caps="image/png,framerate=10/1" \
   ! pngdec ! videoconvert \
-  ! advaddetect profile="$PROFILE" json-location="$OUT/results.jsonl" source=demo-camera "$@" \
+  ! advaddetect profile="$PROFILE" source=demo-camera "$@" \
+  ! advadclip location="$OUT/clips" pre=1 post=1 source=demo-camera \
+  ! advadpublish method=file location="$OUT/results.jsonl" source=demo-camera \
+  "${mqtt[@]}" \
   ! videoconvert ! x264enc speed-preset=veryfast ! h264parse ! mp4mux \
   ! filesink location="$OUT/annotated.mp4"
 
 frames=$(wc -l < "$OUT/results.jsonl")
 defects=$(grep -c '"verdict":"defect"' "$OUT/results.jsonl" || true)
+clips=$(find "$OUT/clips" -name '*.mp4' | wc -l)
 echo "advad demo: $frames frames scored, $defects with a defect (12 planted)"
-echo "advad demo: wrote $OUT/annotated.mp4 and $OUT/results.jsonl"
+echo "advad demo: wrote $OUT/annotated.mp4 (seamless heatmap), $OUT/results.jsonl, $clips clip(s) in $OUT/clips/"
+if ((${#mqtt[@]})); then
+  sleep 0.5  # the last messages reach the subscriber
+  echo "advad demo: MQTT: $(grep -c '' "$OUT/mqtt_messages.txt" || true) defect message(s) received on advad/demo-camera/<category> ($OUT/mqtt_messages.txt)"
+fi

@@ -19,7 +19,7 @@ PKGS=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav  # encoders/muxers for recipes
   libgstrtspserver-1.0-dev gstreamer1.0-rtsp  # advad serve (RTSP server of the annotated stream)
-  mosquitto libmosquitto-dev  # advadpublish method=mqtt (libmosquitto); the broker its tests start on 127.0.0.1
+  mosquitto mosquitto-clients libmosquitto-dev  # advadpublish method=mqtt (libmosquitto); the broker its tests and the demo start on 127.0.0.1, mosquitto_sub for the demo
   libgtest-dev libbenchmark-dev  # tests and benchmarks
   valgrind                # leak-check test suite
 )
