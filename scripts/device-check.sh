@@ -66,8 +66,8 @@ TODO_LINE="TODO (not measurable with today's advad bench): INP-Former per-tile V
 # ---- the steps: name|timeout s|needs|description|function (run with bash -c, in $SRC) ----
 STEP_LIST=(
   "find-torch|60||locate torch with python (or --torch-dir), print torch/CUDA versions|find_torch"
-  "versions|60||nvidia-smi, nvcc, compiler, meson, ninja, cmake, LibTorch ABI/rpath|versions"
   "debs-env|240||unpack the .debs into the prefix, export PKG_CONFIG_LIBDIR etc. (scripts/debs-env.sh)|debs_env"
+  "versions|60||nvidia-smi, nvcc, compiler, meson, ninja, cmake, LibTorch ABI/rpath|versions"
   "meson-setup|180|find-torch|meson setup \$BUILD -Dtorch_dir=\$TORCH_DIR -Dbuildtype=release --wrap-mode=nodownload|meson_setup"
   "build|480|meson-setup|ninja -C \$BUILD -j\$JOBS (advad, plugin, test_cuda_parity; --full-build: all)|build"
   "test-cuda|300|build|meson test -C \$BUILD --suite cuda --no-rebuild (GPU vs CPU parity)|test_cuda"

@@ -33,6 +33,23 @@ check "--dry-run prints the TODO line" "grep -q '^TODO' <<<\"\$out\""
 check "--dry-run builds nothing" "[ ! -e '$tmp/b' ]"
 check "--dry-run writes no results" "[ ! -e '$tmp/device-check-results' ]"
 
+# torch-info.sh: not a LibTorch -> exit 1 naming the folder; the system LibTorch (as a torch_dir
+# of links) is C++11 ABI with a version.
+out=$(bash "$SRC/scripts/torch-info.sh" abi "$tmp" 2>&1); rc=$?
+check "torch-info.sh rejects a folder without lib/libc10.so" "[ $rc -eq 1 ] && grep -q 'not a LibTorch' <<<\"\$out\""
+for libdir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+  if [ -e "$libdir/libc10.so" ] && [ -f /usr/include/torch/csrc/api/include/torch/version.h ]; then
+    mkdir -p "$tmp/torch" && ln -s "$libdir" "$tmp/torch/lib" && ln -s /usr/include "$tmp/torch/include"
+    check "torch-info.sh abi of the system LibTorch is 1" "[ \"\$(bash '$SRC/scripts/torch-info.sh' abi '$tmp/torch')\" = 1 ]"
+    check "torch-info.sh version is N.N.N" "bash '$SRC/scripts/torch-info.sh' version '$tmp/torch' | grep -qE '^[0-9]+\\.[0-9]+\\.[0-9]+\$'"
+    break
+  fi
+done
+
+# debs-env.sh: a folder without .debs is an error naming fetch-debs.sh.
+out=$(bash "$SRC/scripts/debs-env.sh" "$tmp" "$tmp/prefix" 2>&1); rc=$?
+check "debs-env.sh without .debs exits 1" "[ $rc -eq 1 ] && grep -q 'fetch-debs.sh' <<<\"\$out\""
+
 # An unknown option is a usage error (exit 2).
 bash "$S" --frobnicate >/dev/null 2>&1; rc=$?
 check "unknown option exits 2" "[ $rc -eq 2 ]"
