@@ -109,6 +109,19 @@ void MqttClient::set_state(State s, const std::string& error) {
 }
 
 std::string MqttClient::describe(int rc) const {
+  if (!tls_error_.empty() && !connected_) {
+    // The handshake failed; OpenSSL logged why ("error:0A000086:SSL routines::certificate verify failed").
+    const std::string why = tls_error_.substr(tls_error_.rfind(':') + 1);
+    if (why.find("certificate verify failed") != std::string::npos)
+      return why + " (the broker's certificate is not trusted: not signed by a CA in ca-file '" + o_.ca_file +
+             "', or not issued for host '" + o_.address.host + "')";
+    return why + "; check ca-file '" + o_.ca_file + "' and that the broker's listener speaks TLS";
+  }
+  if (rc == MOSQ_ERR_CONN_LOST && !connected_ && o_.ca_file.empty())
+    return "the broker closed the connection without answering the CONNECT; if its listener expects TLS, set ca-file";
+  if (rc == MOSQ_ERR_TLS)
+    return std::string(mosquitto_strerror(rc)) + " (check ca-file '" + o_.ca_file +
+           "' and that the broker's listener speaks TLS)";
   if (rc == MOSQ_ERR_ERRNO) return std::strerror(errno);
   return mosquitto_strerror(rc);
 }
@@ -147,6 +160,12 @@ void MqttClient::on_disconnect(mosquitto*, void* obj, int rc) {
     self->down_reason_ = rc == 0 ? std::string("disconnected") : self->describe(rc);
 }
 
+void MqttClient::on_log(mosquitto*, void* obj, int level, const char* text) {
+  auto* self = static_cast<MqttClient*>(obj);
+  if (level == MOSQ_LOG_ERR && self->tls_error_.empty() && std::strncmp(text, "OpenSSL Error", 13) == 0)
+    self->tls_error_ = text;
+}
+
 void MqttClient::on_publish(mosquitto*, void* obj, int mid) {
   auto* self = static_cast<MqttClient*>(obj);
   auto it = self->inflight_.find(mid);
@@ -167,6 +186,8 @@ bool MqttClient::begin_connect(std::string* error) {
   mosquitto_connect_callback_set(mosq_, on_connect);
   mosquitto_disconnect_callback_set(mosq_, on_disconnect);
   mosquitto_publish_callback_set(mosq_, on_publish);
+  mosquitto_log_callback_set(mosq_, on_log);
+  tls_error_.clear();
   if (o_.credentials)
     mosquitto_username_pw_set(mosq_, o_.credentials->username.c_str(), o_.credentials->password.c_str());
   if (!o_.ca_file.empty()) {
@@ -187,6 +208,8 @@ bool MqttClient::begin_connect(std::string* error) {
 
 void MqttClient::went_down(std::string reason) {
   const bool was_connected = connected_;
+  const bool tls_failed = !tls_error_.empty() && !was_connected;
+  tls_error_.clear();
   if (mosq_) mosquitto_destroy(mosq_);  // drops libmosquitto's copies: the queue still has every unacknowledged one
   mosq_ = nullptr;
   connected_ = false;
@@ -199,8 +222,10 @@ void MqttClient::went_down(std::string reason) {
   if (!outage_reported_ && on_event_) {
     outage_reported_ = true;
     const std::string text =
-        (was_connected || ever_connected_ ? "lost the connection to MQTT broker " + broker + " (" + reason + ")"
-                                          : "MQTT broker " + broker + " is not reachable (" + reason + ")") +
+        (tls_failed ? "TLS handshake with MQTT broker " + broker + " failed: " + reason
+         : was_connected || ever_connected_
+             ? "lost the connection to MQTT broker " + broker + " (" + reason + ")"
+             : "MQTT broker " + broker + " is not reachable (" + reason + ")") +
         "; retrying with back-off up to " + seconds_text(o_.reconnect_max_s) + " s, keeping up to " +
         std::to_string(o_.max_queued) + " messages (the oldest are dropped beyond that)";
     on_event_({ever_connected_ ? Event::Kind::Lost : Event::Kind::Unreachable, text});

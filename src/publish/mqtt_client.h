@@ -18,6 +18,11 @@
 // the oldest (counted in dropped()).
 // A refused login (CONNACK "not authorised" / "bad user name or password")
 // stops the client: it is a configuration fault that retrying cannot fix.
+// TLS (ca_file set): libmosquitto checks the broker's certificate against the
+// CAs in ca_file and the host name / IP address the client connects to; no
+// client certificate is sent. A failed handshake is reported like an
+// unreachable broker (one event per outage, then retries), with OpenSSL's
+// reason and the ca_file named.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -104,6 +109,7 @@ class MqttClient {
   static void on_connect(mosquitto*, void* self, int rc);
   static void on_disconnect(mosquitto*, void* self, int rc);
   static void on_publish(mosquitto*, void* self, int mid);
+  static void on_log(mosquitto*, void* self, int level, const char* text);
 
   const Options o_;
   const EventHandler on_event_;
@@ -122,6 +128,7 @@ class MqttClient {
   bool connected_ = false;                         // CONNACK accepted on mosq_
   std::optional<std::string> down_reason_;         // set by a callback; handled after mosquitto_loop
   bool refused_ = false;
+  std::string tls_error_;                          // OpenSSL's first error on mosq_ (from libmosquitto's log)
   std::unordered_map<int, std::uint64_t> inflight_;  // message id -> queue seq (QoS >= 1)
   std::uint64_t handed_upto_ = 0;                  // highest seq given to libmosquitto on this connection
   bool outage_reported_ = false;

@@ -3,7 +3,8 @@
 // (publish=defects), a broker restart mid-stream keeps the pipeline running
 // and publishing resumes, a bad address is an ERROR naming it, an
 // unreachable broker is a WARNING and the pipeline reaches EOS (the queue
-// drops the oldest beyond max-queued), a refused login is an ERROR, and
+// drops the oldest beyond max-queued), a refused login is an ERROR, ca-file
+// publishes over TLS to a broker with a throwaway certificate, and
 // method=file writes the lines advadoverlay's json-location writes.
 #include <gst/app/gstappsrc.h>
 #include <gtest/gtest.h>
@@ -90,6 +91,29 @@ TEST_F(GstPublish, EveryFramesLineArrivesInOrderOnTheExpandedTopic) {
     EXPECT_EQ(lines[i]["category"], "demo");
     EXPECT_TRUE(lines[i].contains("verdict"));
     EXPECT_EQ(msgs[i].topic, "advad/cam-1/demo");
+  }
+}
+
+// TLS: a broker with a TLS listener (throwaway CA and server certificate made
+// by the test); ca-file = that CA. Every frame's line arrives, in order.
+TEST_F(GstPublish, CaFileConnectsOverTlsAndEveryFramesLineArrives) {
+  const auto tls = mqtttest::make_server_tls(dir);
+  Broker broker(Broker::Options{}, tls);
+  Subscriber sub(broker.port(), "advad/#", tls.ca_file);
+  guint64 published = 0;
+  auto r = run(source(10) + "! advadpublish name=pub source=cam-tls ca-file=" + tls.ca_file + " address=" +
+                   broker.address() + " ! fakesink",
+               &published);
+  ASSERT_FALSE(r->error) << r->error_text();
+  ASSERT_TRUE(r->eos);
+  EXPECT_TRUE(r->warnings.empty()) << joined(r->warnings);
+  EXPECT_EQ(published, 10u);
+  ASSERT_TRUE(sub.wait_for(10, 5)) << sub.count() << "; broker log:\n" << broker.log();
+  const auto lines = payloads(sub);
+  ASSERT_EQ(lines.size(), 10u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["frame"], i) << "in order";
+    EXPECT_EQ(lines[i]["source"], "cam-tls");
   }
 }
 

@@ -53,12 +53,54 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-Broker::Broker(Options options) : port_(options.port ? options.port : free_port()) {
+namespace {
+// Runs `cmd` (its output kept for the failure message); true on exit status 0.
+bool run_quiet(const std::string& cmd, const std::string& log) {
+  const int rc = std::system((cmd + " >'" + log + "' 2>&1").c_str());
+  if (rc == 0) return true;
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ADD_FAILURE() << cmd << " failed (" << rc << "):\n" << ss.str();
+  return false;
+}
+}  // namespace
+
+std::string make_ca(const advad::test::TempDir& dir, const std::string& name) {
+  const std::string key = dir.file(name + ".key"), pem = dir.file(name + ".pem");
+  run_quiet("openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 2 -subj '/CN=advad test " +
+                name + "' -keyout '" + key + "' -out '" + pem + "'",
+            dir.file(name + ".log"));
+  return pem;
+}
+
+TlsFiles make_server_tls(const advad::test::TempDir& dir, const std::string& name, const std::string& san) {
+  TlsFiles t;
+  t.ca_file = make_ca(dir, name);
+  const std::string base = dir.file(name + "-server");
+  t.key_file = base + ".key";
+  t.cert_file = base + ".pem";
+  const std::string ext = dir.write(name + "-server.ext", "subjectAltName=" + san +
+                                                              "\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+  const std::string log = base + ".log";
+  if (run_quiet("openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj '/CN=advad test broker'"
+                " -keyout '" + t.key_file + "' -out '" + base + ".csr'",
+                log))
+    run_quiet("openssl x509 -req -days 2 -in '" + base + ".csr' -CA '" + t.ca_file + "' -CAkey '" + dir.file(name + ".key") +
+                  "' -CAcreateserial -extfile '" + ext + "' -out '" + t.cert_file + "'",
+              log);
+  return t;
+}
+
+Broker::Broker(Options options, const TlsFiles& tls) : port_(options.port ? options.port : free_port()) {
   std::ostringstream conf;
   conf << "listener " << port_ << " 127.0.0.1\n"
        << "user root\n"  // as root, mosquitto would otherwise switch to user mosquitto and lose our temp folder
        << "persistence true\npersistence_location " << dir_.str() << "/\n"
        << "queue_qos0_messages true\nmax_queued_messages 100000\n";
+  if (!tls.cert_file.empty())
+    conf << "cafile " << tls.ca_file << "\ncertfile " << tls.cert_file << "\nkeyfile " << tls.key_file
+         << "\nrequire_certificate false\n";
   if (options.password_file.empty())
     conf << "allow_anonymous true\n";
   else
@@ -132,7 +174,7 @@ std::string make_password_file(const advad::test::TempDir& dir, const std::strin
   return file;
 }
 
-Subscriber::Subscriber(int port, const std::string& filter) : filter_(filter) {
+Subscriber::Subscriber(int port, const std::string& filter, const std::string& ca_file) : filter_(filter) {
   static std::once_flag init;
   std::call_once(init, [] { mosquitto_lib_init(); });
   static int n = 0;
@@ -142,6 +184,9 @@ Subscriber::Subscriber(int port, const std::string& filter) : filter_(filter) {
   mosquitto_subscribe_callback_set(mosq_, on_subscribe);
   mosquitto_message_callback_set(mosq_, on_message);
   mosquitto_reconnect_delay_set(mosq_, 1, 1, false);
+  if (!ca_file.empty()) {
+    EXPECT_EQ(mosquitto_tls_set(mosq_, ca_file.c_str(), nullptr, nullptr, nullptr, nullptr), MOSQ_ERR_SUCCESS);
+  }
   EXPECT_EQ(mosquitto_connect(mosq_, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
   mosquitto_loop_start(mosq_);
   std::unique_lock<std::mutex> lock(mutex_);

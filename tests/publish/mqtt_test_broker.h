@@ -20,6 +20,20 @@ namespace advad::mqtttest {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
 int free_port();
 
+// Throwaway TLS material made at run time with the openssl command line (EC
+// prime256v1 keys, valid 2 days): a CA, and a server certificate signed by it.
+struct TlsFiles {
+  std::string ca_file;    // the CA's certificate (PEM): what a client trusts
+  std::string cert_file;  // the server's certificate
+  std::string key_file;   // the server's private key
+};
+// A self-signed CA "<name>.pem" (+ "<name>.key") in dir; returns the .pem path.
+std::string make_ca(const advad::test::TempDir& dir, const std::string& name);
+// make_ca(dir, name) and a server certificate "<name>-server.pem" signed by it
+// whose subjectAltName is `san` (default: the broker's 127.0.0.1 and localhost).
+TlsFiles make_server_tls(const advad::test::TempDir& dir, const std::string& name = "ca",
+                         const std::string& san = "IP:127.0.0.1,DNS:localhost");
+
 class Broker {
  public:
   struct Options {
@@ -30,7 +44,8 @@ class Broker {
   // connections. It keeps sessions on disk (persistence; saved when it is
   // stopped with SIGTERM), so a subscriber's session and the messages queued
   // for it survive a restart.
-  explicit Broker(Options options);
+  // With tls.cert_file, the listener speaks TLS only (no client certificates asked for).
+  explicit Broker(Options options, const TlsFiles& tls = {});
   Broker() : Broker(Options{}) {}
   ~Broker();
   Broker(const Broker&) = delete;
@@ -61,9 +76,10 @@ struct Received {
 // clean session off), so messages published while it reconnects after a
 // broker restart are kept for it. Connected and subscribed (SUBACK) when the
 // constructor returns; reconnects on its own (libmosquitto's thread).
+// With ca_file it connects over TLS, checking the broker against that CA.
 class Subscriber {
  public:
-  Subscriber(int port, const std::string& filter);
+  Subscriber(int port, const std::string& filter, const std::string& ca_file = "");
   ~Subscriber();
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
