@@ -6,6 +6,9 @@
 #include <memory>
 #include <numeric>
 #include <random>
+#include <sstream>
+#include <type_traits>
+#include <utility>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <torch/autograd.h>
@@ -60,7 +63,20 @@ std::vector<std::pair<std::string, torch::Tensor>> head_state(CprNetworkImpl& ne
   return out;
 }
 
-std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+// The optimizer's state map is keyed by the parameter's TensorImpl: as a
+// printed pointer in LibTorch 1.x, as the pointer itself in 2.x.
+using AdamWStateKey = std::decay_t<decltype(std::declval<torch::optim::AdamW&>().state())>::key_type;
+template <typename Key>
+Key impl_key(const torch::Tensor& p) {  // a template, so only the branch for this LibTorch is compiled
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << p.unsafeGetTensorImpl();
+    return text.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+AdamWStateKey state_key(const torch::Tensor& p) { return impl_key<AdamWStateKey>(p); }
 
 // AdamW state of each parameter as optim.<i>.{step, exp_avg, exp_avg_sq} (step 0: no state yet).
 void save_adamw(StateDict& sd, torch::optim::AdamW& opt, const std::vector<torch::Tensor>& params) {
