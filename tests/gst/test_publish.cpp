@@ -9,6 +9,8 @@
 #include <gst/app/gstappsrc.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -163,33 +165,35 @@ TEST_F(GstPublish, ABrokerRestartMidStreamKeepsThePipelineRunningAndPublishingRe
     broker.start();
   });
   const gint64 t0 = g_get_monotonic_time();
-  auto r = run(source(40, "is-live=true") + "! advadpublish flush-timeout=10 address=" + broker.address() +
-               " ! fakesink");
+  guint64 published = 0;
+  auto r = run(source(40, "is-live=true") + "! advadpublish name=pub flush-timeout=10 address=" + broker.address() +
+                   " ! fakesink",
+               &published);
   const double seconds = static_cast<double>(g_get_monotonic_time() - t0) / 1e6;
   restarter.join();
   ASSERT_FALSE(r->error) << r->error_text();
   ASSERT_TRUE(r->eos);
   EXPECT_LT(seconds, 15) << "the video did not wait for the broker";
   EXPECT_TRUE(contains(r->warnings, {"lost the connection", broker.address(), "retrying"})) << joined(r->warnings);
-  // The subscriber's session survives the restart (the broker keeps it), so it gets what was sent meanwhile.
-  for (int i = 0; i < 100 && mqtttest::dedupe([&] {
-                               std::vector<long long> f;
-                               for (const auto& l : payloads(sub)) f.push_back(l["frame"].get<long long>());
-                               return f;
-                             }())
-                                     .first.size() < 40;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::vector<long long> frames;
-  for (const auto& l : payloads(sub)) frames.push_back(l["frame"].get<long long>());
-  const auto d = mqtttest::dedupe(frames);
-  std::vector<long long> expected(40);
-  for (int i = 0; i < 40; ++i) expected[static_cast<size_t>(i)] = i;
-  EXPECT_EQ(d.first, expected) << "every frame, first arrivals in order";
+  EXPECT_EQ(published, 40u) << "QoS 1: the broker acknowledged every frame's message";
+  auto received = [&] {
+    std::vector<long long> f;
+    for (const auto& l : payloads(sub)) f.push_back(l["frame"].get<long long>());
+    return mqtttest::dedupe(f);
+  };
+  for (int i = 0; i < 100 && received().first.size() < 40; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto d = received();
+  EXPECT_TRUE(std::is_sorted(d.first.begin(), d.first.end())) << "first arrivals in order";
+  // Publishing resumes: the last quarter, published well after the restart, all arrive.
+  for (long long f = 30; f < 40; ++f)
+    EXPECT_NE(std::find(d.first.begin(), d.first.end(), f), d.first.end()) << "frame " << f << " after the restart";
+  // The subscriber's session survives the restart (the broker keeps it), so it gets what was sent meanwhile;
+  // what the killed broker had acknowledged but not yet passed on is the broker's to lose (seen: 1 frame in ~10 runs).
+  EXPECT_GE(d.first.size(), 38u) << "more than the broker's in-flight frames went missing";
   EXPECT_GT(at_stop.load(), 0u);
   EXPECT_LT(at_stop.load(), 40u) << "the broker stopped mid-stream";
-  std::printf("[ measured ] restart: %zu lines before the stop, %zu repeats, pipeline %.1f s\n", at_stop.load(),
-              d.repeats, seconds);
+  std::printf("[ measured ] restart: %zu lines before the stop, %zu of 40 frames received, %zu repeats, pipeline %.1f s\n",
+              at_stop.load(), d.first.size(), d.repeats, seconds);
 }
 
 TEST_F(GstPublish, ABadAddressIsAnErrorNamingPropertyAndValue) {
