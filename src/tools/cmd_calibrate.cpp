@@ -251,6 +251,7 @@ int cmd_calibrate(int argc, char** argv) {
     cv::Mat rgb;
     try {
       rgb = read_image_rgb(listing.samples[i].image);
+      make_tile_layout(rgb.cols, rgb.rows, profile->tiling);  // too small to tile: skipped and named here
     } catch (const InputError& e) {
       unreadable.add(listing.samples[i].image, e.what());
       bar.update(static_cast<long>(i + 1));

@@ -128,16 +128,18 @@ int cmd_predict(int argc, char** argv) {
   for (size_t i = 0; i < todo.size(); ++i) {
     const Sample& s = *todo[i];
     cv::Mat rgb;
+    std::map<std::pair<int, int>, TileLayout>::iterator it;
     try {
       rgb = read_image_rgb(s.image);
+      // An image the profile cannot tile (smaller than its grid) is skipped and named like an unreadable one.
+      auto key = std::make_pair(rgb.cols, rgb.rows);
+      it = layouts.find(key);
+      if (it == layouts.end()) it = layouts.emplace(key, make_tile_layout(rgb.cols, rgb.rows, profile->tiling)).first;
     } catch (const InputError& e) {
       unreadable.add(s.image, e.what());
       bar.update(static_cast<long>(i + 1), s.rel);
       continue;
     }
-    auto key = std::make_pair(rgb.cols, rgb.rows);
-    auto it = layouts.find(key);
-    if (it == layouts.end()) it = layouts.emplace(key, make_tile_layout(rgb.cols, rgb.rows, profile->tiling)).first;
     const AnomalyMap am = scorer.score(rgb, PixelFormat::RGB, it->second);
     write_atomically(out / "anomaly_images" / (s.rel + ".tiff"),
                      [&](const std::string& p) { write_float_tiff(p, am.map, depth); });

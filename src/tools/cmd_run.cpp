@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
+#include "core/tile_layout.h"
 #include "data/image_io.h"
 #include "data/image_list.h"
 #include "tools/cli.h"
@@ -177,7 +178,8 @@ int cmd_run(int argc, char** argv) {
   if (test_input || folder_input) {
     GstAppSrc* src = GST_APP_SRC(element("src"));
     const int w = args.integer("width"), h = args.integer("height");
-    feeder = std::thread([src, files, total, test_input, fps, w, h, &unreadable, &strict_error] {
+    const TilingSpec tiling = run_profile.tiling;
+    feeder = std::thread([src, files, total, test_input, fps, w, h, tiling, &unreadable, &strict_error] {
       long pushed = 0;
       for (long i = 0; i < total; ++i) {
         cv::Mat pixels;
@@ -186,9 +188,13 @@ int cmd_run(int argc, char** argv) {
           // that declares more than its pixel limit) into an InputError naming the file.
           pixels = test_input ? make_synthetic_frame(w, h, i % 2 == 1, static_cast<uint32_t>(i))
                               : read_image_rgb(files[static_cast<size_t>(i)].string());
+          // An image the profile cannot tile (e.g. 1x1 for a 2x2 grid) is skipped and named here;
+          // in the pipeline it would end the whole run without naming the file.
+          make_tile_layout(pixels.cols, pixels.rows, tiling);
         } catch (const std::exception& e) {
           try {
-            unreadable.add(files[static_cast<size_t>(i)].string(), e.what());
+            unreadable.add(test_input ? "test frame " + std::to_string(i) : files[static_cast<size_t>(i)].string(),
+                           e.what());
           } catch (const Error& strict) {
             strict_error = strict.what();
             break;
