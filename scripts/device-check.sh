@@ -60,8 +60,8 @@ if [ -n "$DEBS" ] && [ -z "$PREFIX" ]; then PREFIX=$(dirname "$DEBS")/advad-pref
 JOBS=$(nproc 2>/dev/null || echo 4)
 T0=$(date +%s)
 
-# The benchmarks the issue asks for that `advad bench` cannot run on the GPU yet.
-TODO_LINE="TODO (not measurable with today's advad bench): INP-Former per-tile ViT-B/ViT-L at 392 and 448, fp32/bf16, batch 1 and 8 ON THE GPU (bench inpformer has no --device: run here on the CPU as a baseline); full 2448x2048 frame with the seed's can and fabric pyramids on the GPU (bench frame has no --device and no --profile/pyramid option: run here on the CPU with a 2x2 grid); CPR at 320 is measured on the GPU (bench cpr --device cuda); live GStreamer pipeline rate is measured with the demo scorer (bench live has no --device: advadinfer's device=auto picks cuda:0)"
+# What the issue asks for that this script does not measure.
+TODO_LINE="TODO (not measured here): the live GStreamer rate of a real INP-Former/CPR package (bench-live times the demo scorer on cuda; no trained package on the machine)"
 
 # ---- the steps: name|timeout s|needs|description|function (run with bash -c, in $SRC) ----
 STEP_LIST=(
@@ -72,9 +72,9 @@ STEP_LIST=(
   "build|480|meson-setup|ninja -C \$BUILD -j\$JOBS (advad, plugin, test_cuda_parity; --full-build: all)|build"
   "test-cuda|300|build|meson test -C \$BUILD --suite cuda --no-rebuild (GPU vs CPU parity)|test_cuda"
   "bench-cpr|240|build|advad bench cpr --device cuda --precision fp32,bf16 --images 100,400 --size 320 --json|bench_cpr"
-  "bench-live|180|build|advad bench live (demo scorer, advadinfer device=auto = cuda:0) --json|bench_live"
-  "bench-inpformer|240|build|CPU baseline: advad bench inpformer --encoders vit_base,vit_large --sizes 392,448 --precision fp32,bf16 --batch 1 (no --device yet)|bench_inpformer"
-  "bench-frame|180|build|CPU baseline: advad bench frame --frame 2448x2048 --grid 2x2 --encoder vit_large --size 448 --precision fp32,bf16 (no --device yet)|bench_frame"
+  "bench-live|180|build|advad bench live --device cuda (demo scorer) --json|bench_live"
+  "bench-inpformer|240|build|advad bench inpformer --device cuda --encoders vit_base,vit_large --sizes 392,448 --precision fp32,bf16 --batch 1,8 --json|bench_inpformer"
+  "bench-frame|240|build|advad bench frame --device cuda --frame 2448x2048 --encoder vit_large --precision fp32,bf16 --profile models/mvtec_ad2/{can,fabric}.ini (the seed's tilings, transfers as rows) --json|bench_frame"
 )
 
 # ---- step bodies (run in a subshell with the environment of the steps before) ----
@@ -137,16 +137,22 @@ bench_cpr() {
   advad bench cpr --device cuda --precision fp32,bf16 --images 100,400 --size 320 --queries 5 --json "$RES/bench-cpr.json"
 }
 bench_inpformer() {
-  # Batch 8 matters on the GPU only; on the CPU it is batch 1 x 8 in time.
-  advad bench inpformer --encoders vit_base,vit_large --sizes 392,448 --precision fp32,bf16 --batch 1 --iters 1 \
-    --json "$RES/bench-inpformer-b1.json"
+  advad bench inpformer --device cuda --encoders vit_base,vit_large --sizes 392,448 --precision fp32,bf16 \
+    --batch 1,8 --iters 5 --json "$RES/bench-inpformer.json"
 }
 bench_frame() {
-  advad bench frame --frame 2448x2048 --grid 2x2 --encoder vit_large --size 448 --precision fp32,bf16 --iters 1 \
-    --json "$RES/bench-frame.json"
+  # The seed's tilings (can: 4x2 tiles of 558x512, fabric: 2x2 of 1224x1024; input 448) with their
+  # post-processing; the model is a random ViT-L INP-Former. Both must run: a failed one fails the step.
+  local category rc=0
+  for category in can fabric; do
+    advad bench frame --device cuda --frame 2448x2048 --profile "$SRC/models/mvtec_ad2/$category.ini" --encoder vit_large \
+      --precision fp32,bf16 --iters 3 --json "$RES/bench-frame-$category.json" || rc=1
+  done
+  return $rc
 }
 bench_live() {
-  GST_PLUGIN_PATH="$BUILD/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" advad bench live --seconds 5 --fps 30 --json "$RES/bench-live.json"
+  GST_PLUGIN_PATH="$BUILD/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}" advad bench live --device cuda --seconds 5 --fps 30 \
+    --json "$RES/bench-live.json"
 }
 
 # ---- python with torch ----

@@ -1,6 +1,7 @@
 // advad bench inpformer: per-tile forward time of ViT-S/B/L-shaped INP-Former
-// networks (random weights, the blocks that run only) on this machine, their
-// analytic GFLOP count and achieved GFLOP/s next to a plain matmul's.
+// networks (random weights, the blocks that run only) on this machine's CPU or
+// a CUDA device, their analytic GFLOP count and achieved GFLOP/s next to a
+// plain matmul's on the same device.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,6 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <torch/torch.h>
+#ifdef ADVAD_WITH_CUDA
+#include <torch/cuda.h>
+#endif
 
 #include "core/error.h"
 #include "core/model.h"
@@ -47,11 +51,20 @@ double forward_flops(const inpformer::InpFormerConfig& c, int side) {
   return f;
 }
 
-double matmul_gflops(int reps) {
-  auto a = torch::randn({4096, 1024}), b = torch::randn({1024, 4096});
+// Waits for the work queued on a CUDA device, so that the clock reads finished work; no-op on the CPU.
+void sync([[maybe_unused]] const torch::Device& device) {
+#ifdef ADVAD_WITH_CUDA
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
+#endif
+}
+
+double matmul_gflops(int reps, const torch::Device& device) {
+  auto a = torch::randn({4096, 1024}).to(device), b = torch::randn({1024, 4096}).to(device);
   torch::mm(a, b);  // warm-up
+  sync(device);
   double t0 = now_s();
   for (int i = 0; i < reps; ++i) torch::mm(a, b);
+  sync(device);
   return 2.0 * 4096 * 1024 * 4096 * reps / (now_s() - t0) / 1e9;
 }
 
@@ -61,16 +74,19 @@ int bench_inpformer_main(int argc, char** argv) {
   cli::Args args("bench inpformer",
                  "Per-tile forward time of INP-Former networks shaped like the official ViT-S/B/L-reg4\n"
                  "configurations (random weights; encoder blocks after the last tap are not built, as in\n"
-                 "inference) on the CPU, per precision: network forward plus the group maps and the seed map\n"
-                 "path. bf16 runs the weights and matmuls in bf16, LayerNorm/softmax/normalisations and maps\n"
-                 "in fp32 (as advadinfer); speed-up is against the first precision of the list.\n"
+                 "inference) on the CPU or a CUDA device (--device), per precision and batch size: network\n"
+                 "forward plus the group maps and the seed map path. bf16 runs the weights and matmuls in\n"
+                 "bf16, LayerNorm/softmax/normalisations and maps in fp32 (as advadinfer); speed-up is\n"
+                 "against the first precision of the list (same size and batch). On CUDA the device is\n"
+                 "synchronised before every clock reading; the input is made on the device (no transfer).\n"
                  "FLOPs are counted analytically (2 per multiply-add: linear, conv, attention matmuls) and\n"
-                 "compared with this machine's plain 4096x1024x4096 matmul.");
+                 "compared with a plain fp32 4096x1024x4096 matmul on the same device.");
   args.option("encoders", "LIST", "comma-separated: vit_small, vit_base, vit_large", "vit_small,vit_base,vit_large")
       .option("sizes", "LIST", "comma-separated input sides (multiples of 14): 392 = official crop, 448 = seed",
               "392,448")
       .option("iters", "N", "timed forward passes per row (after one warm-up pass)", "2")
-      .option("batch", "B", "tiles per forward pass", "1")
+      .option("batch", "LIST", "comma-separated tiles per forward pass, e.g. 1,8 (one row each)", "1")
+      .option("device", "DEV", "cpu | cuda | cuda:N | auto (auto = cuda:0 when LibTorch sees a GPU, else cpu)", "cpu")
       .option("threads", "N", "intra-op threads (0 = all cores)", "0")
       .option("precision", "LIST", "comma-separated: fp32, bf16, int8, auto (auto = what advadinfer picks here); int8 = dynamic int8 linear layers (oneDNN/FBGEMM)",
               "fp32")
@@ -81,16 +97,35 @@ int bench_inpformer_main(int argc, char** argv) {
               "seed")
       .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
+  torch::Device device(torch::kCPU);
+  try {
+    device = resolve_device(args.str("device"));
+  } catch (const ModelError& e) {
+    throw cli::UsageError("advad bench inpformer: --device: " + std::string(e.what()));
+  }
   std::vector<PrecisionChoice> precisions;
   for (const auto& s : split(args.str("precision"))) {
-    precisions.push_back(resolve_precision(s, torch::kCPU));  // ModelError naming bad values
+    precisions.push_back(resolve_precision(s, device));  // ModelError naming bad values (int8 off the CPU too)
   }
   if (precisions.empty()) throw cli::UsageError("advad bench inpformer: --precision needs at least one value");
   const std::string maps = args.str("maps");
   if (maps != "seed" && maps != "groups")
     throw cli::UsageError("advad bench inpformer: --maps must be seed or groups, got '" + maps + "'");
-  const int iters = args.integer("iters"), batch = args.integer("batch");
-  if (iters < 1 || batch < 1) throw cli::UsageError("advad bench inpformer: --iters and --batch must be >= 1");
+  const int iters = args.integer("iters");
+  if (iters < 1) throw cli::UsageError("advad bench inpformer: --iters must be >= 1");
+  std::vector<int> batches;
+  for (const auto& s : split(args.str("batch"))) {
+    int v = 0;
+    size_t used = 0;
+    try {
+      v = std::stoi(s, &used);
+    } catch (...) {
+    }
+    if (v < 1 || used != s.size())
+      throw cli::UsageError("advad bench inpformer: --batch value '" + s + "' is not an integer >= 1");
+    batches.push_back(v);
+  }
+  if (batches.empty()) throw cli::UsageError("advad bench inpformer: --batch needs at least one value");
   std::vector<int> sizes;
   for (auto& s : split(args.str("sizes"))) {
     int v = 0;
@@ -106,34 +141,40 @@ int bench_inpformer_main(int argc, char** argv) {
     configs.emplace_back(enc, inpformer::preset_config(enc));  // throws ModelError naming unknown encoders
     configs.back().second.depth = configs.back().second.run_depth();  // inference builds only the blocks that run
   }
+  std::vector<std::pair<int, int>> shapes;  // (side, batch), in the order of the rows
+  for (int side : sizes)
+    for (int batch : batches) shapes.emplace_back(side, batch);
   configure_runtime(args.integer("threads"));
   torch::NoGradGuard ng;
-  const double mm = matmul_gflops(5);
-  std::printf("threads %d; plain matmul 4096x1024x4096: %.1f GFLOP/s (fp32)\n", torch::get_num_threads(), mm);
+  const double mm = matmul_gflops(5, device);
+  std::printf("device %s; threads %d; plain matmul 4096x1024x4096: %.1f GFLOP/s (fp32)\n", device.str().c_str(),
+              torch::get_num_threads(), mm);
   for (const auto& pc : precisions) std::printf("precision %s\n", pc.str().c_str());
-  std::printf("\n%-10s %5s %6s %-5s %10s %10s %9s %9s %8s %8s\n", "encoder", "size", "tokens", "prec", "GFLOP/tile",
-              "ms/tile", "tiles/s", "GFLOP/s", "vs mm", "speed-up");
+  std::printf("\n%-10s %5s %6s %-5s %5s %10s %10s %9s %9s %8s %8s\n", "encoder", "size", "tokens", "prec", "batch",
+              "GFLOP/tile", "ms/tile", "tiles/s", "GFLOP/s", "vs mm", "speed-up");
   nlohmann::json out;
+  out["device"] = device.str();
   out["threads"] = torch::get_num_threads();
   out["iters"] = iters;
-  out["batch"] = batch;
+  out["batches"] = batches;
   out["maps"] = maps;
   out["matmul_fp32_gflop_per_s"] = mm;
   out["units"] = {{"gflop_per_tile", "GFLOP"}, {"ms_per_tile", "ms"}, {"tiles_per_s", "1/s"},
                   {"gflop_per_s", "GFLOP/s"}, {"vs_matmul", "fraction of fp32 matmul GFLOP/s"},
-                  {"speedup", "x vs the first precision"}};
+                  {"speedup", "x vs the first precision (same size and batch)"}};
   out["rows"] = nlohmann::json::array();
   for (const auto& [enc, cfg] : configs) {
-    std::map<int, double> first_ms;  // side -> ms/tile of the first precision
+    std::map<std::pair<int, int>, double> first_ms;  // (side, batch) -> ms/tile of the first precision
     for (const auto& pc : precisions) {
       torch::manual_seed(0);  // the same random weights for every precision
       inpformer::InpFormerNet net(cfg);
       net->eval();
-      net->to(pc.dtype);
+      net->to(device, pc.dtype);
       if (pc.name == "int8") inpformer::quantize_dense_layers_int8(*net);  // ModelError without an engine
-      for (int side : sizes) {
+      for (const auto& shape : shapes) {
+        const int side = shape.first, batch = shape.second;
         torch::manual_seed(1);
-        auto x = torch::randn({batch, 3, side, side}).to(pc.dtype);
+        auto x = torch::randn({batch, 3, side, side}).to(device, pc.dtype);
         auto run = [&] {
           auto o = net->forward(x);
           auto gm = inpformer::group_maps(o);  // float32
@@ -143,22 +184,26 @@ int bench_inpformer_main(int argc, char** argv) {
             for (int b = 0; b < batch; ++b) inpformer::seed_tile_map(gm[b], side, side);
         };
         run();  // warm-up (also builds the position table for this size)
+        sync(device);
         double t0 = now_s();
         for (int i = 0; i < iters; ++i) run();
+        sync(device);
         const double per_tile = (now_s() - t0) / iters / batch;
         const double gf = forward_flops(cfg, side) / 1e9;
         const int g = side / cfg.patch_size;
         const double ms = per_tile * 1e3;
-        if (!first_ms.count(side)) first_ms[side] = ms;
-        const double speedup = first_ms[side] / ms;
-        std::printf("%-10s %5d %6d %-5s %10.1f %10.1f %9.2f %9.1f %7.0f%% %7.2fx\n", enc.c_str(), side,
-                    g * g + 1 + cfg.registers, pc.name.c_str(), gf, ms, 1.0 / per_tile, gf / per_tile,
+        if (!first_ms.count({side, batch})) first_ms[{side, batch}] = ms;
+        const double speedup = first_ms[{side, batch}] / ms;
+        std::printf("%-10s %5d %6d %-5s %5d %10.1f %10.1f %9.2f %9.1f %7.0f%% %7.2fx\n", enc.c_str(), side,
+                    g * g + 1 + cfg.registers, pc.name.c_str(), batch, gf, ms, 1.0 / per_tile, gf / per_tile,
                     100.0 * gf / per_tile / mm, speedup);
         std::fflush(stdout);
         out["rows"].push_back({{"encoder", enc},
                                {"size", side},
                                {"tokens", g * g + 1 + cfg.registers},
                                {"precision", pc.name},
+                               {"batch", batch},
+                               {"device", device.str()},
                                {"gflop_per_tile", gf},
                                {"ms_per_tile", ms},
                                {"tiles_per_s", 1.0 / per_tile},

@@ -22,6 +22,7 @@
 
 #include "core/demo_model.h"
 #include "core/error.h"
+#include "core/model.h"
 #include "engine/live_stats.h"
 #include "tools/cli.h"
 #include "tools/json_out.h"
@@ -170,6 +171,8 @@ int bench_live_main(int argc, char** argv) {
       .option("fps", "N", "live source frame rate (choose it faster than the model)", "30")
       .option("seconds", "S", "length of each live run", "8")
       .option("interval", "N", "inference-interval of the third run", "3")
+      .option("device", "DEV",
+              "advadinfer's device: auto (cuda:0 when LibTorch sees a GPU, else cpu) | cpu | cuda | cuda:N", "auto")
       .option("threads", "N", "advadinfer threads (0 = all cores)", "0")
       .option("json", "FILE", "also write the rows as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
@@ -183,6 +186,13 @@ int bench_live_main(int argc, char** argv) {
   if (!(seconds >= 1 && seconds <= 3600)) throw cli::UsageError("advad bench live: --seconds must be 1..3600");
   if (interval < 1) throw cli::UsageError("advad bench live: --interval must be >= 1");
   if (threads < 0) throw cli::UsageError("advad bench live: --threads must be >= 0");
+  const std::string device_spec = args.str("device");
+  std::string device;  // what advadinfer will resolve it to (checked here: a clear error before any pipeline)
+  try {
+    device = resolve_device(device_spec).str();
+  } catch (const ModelError& e) {
+    throw cli::UsageError("advad bench live: --device: " + std::string(e.what()));
+  }
 
   gst_init(nullptr, nullptr);
   ensure_plugin();
@@ -199,7 +209,8 @@ int bench_live_main(int argc, char** argv) {
   const std::string caps = "video/x-raw,format=RGB,width=" + std::to_string(w) + ",height=" + std::to_string(h);
   const std::string live_caps = caps + ",framerate=" + fmt(fps, 0) + "/1";
   const int live_frames = static_cast<int>(fps * seconds);
-  const std::string infer = "advadinfer name=infer threads=" + std::to_string(threads) + " profile=" + profile;
+  const std::string infer = "advadinfer name=infer threads=" + std::to_string(threads) + " device=" + device_spec +
+                            " profile=" + profile;
   const std::string chain = " ! advadpostproc ! advadoverlay";
   const std::string display = " ! fakesink name=sink signal-handoffs=true sync=true qos=true max-lateness=20000000";
 
@@ -233,13 +244,15 @@ int bench_live_main(int argc, char** argv) {
   }
 
   const double standalone_rate = (rows[0].scored - 1) / rows[0].seconds;
-  std::cout << "advadinfer on a live line: " << w << "x" << h << ", profile " << profile << "\n\n"
+  std::cout << "advadinfer on a live line: " << w << "x" << h << ", device " << device << ", profile " << profile
+            << "\n\n"
             << "| run | source fps | video out fps | scored fps | scored / standalone | dropped late | carried | "
                "reported latency ms | delay at sink p95 ms (1st half / 2nd half) | max delay ms |\n"
             << "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n";
   nlohmann::json out;
   out["frame"] = {{"width", w}, {"height", h}};
   out["profile"] = profile;
+  out["device"] = device;
   for (const Row& r : rows) {
     const double scored_fps = (r.scored > 0 ? r.scored - 1 : 0) / r.seconds;
     const double video_fps = (r.frames_out > 0 ? r.frames_out - 1 : 0) / r.seconds;

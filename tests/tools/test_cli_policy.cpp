@@ -6,9 +6,11 @@
 // rate; an estimate line comes before long work. Calibration refuses the
 // training split of a model that may have seen it, and warns below 10 images.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
@@ -254,6 +256,41 @@ TEST_F(CliPolicy, RunSkipsACorruptFrameAndExits3) {
   EXPECT_NE(quiet.out.find("skipping"), std::string::npos) << quiet.out;
 }
 
+// An image the profile cannot tile (1x1 for a 2x2 grid) is skipped and named like a
+// corrupt one; the pipeline would otherwise end the run without naming it.
+TEST_F(CliPolicy, RunSkipsAnImageTooSmallToTileAndNamesIt) {
+  DemoOptions o;
+  o.levels = {GridLevel{2, 2}};
+  const std::string grid = write_demo_package((root_ / "model22").string(), o);
+  const fs::path frames = root_ / "small";
+  fs::create_directories(frames);
+  cv::imwrite((frames / "a.png").string(), make_synthetic_frame(64, 48, false, 3));
+  cv::imwrite((frames / "b.png").string(), cv::Mat(1, 1, CV_8UC3, cv::Scalar(90, 90, 90)));
+  const fs::path json = root_ / "small.jsonl";
+  CliRun r = advad_cli("run --profile " + q(grid) + " --input " + q(frames) + " --json " + q(json));
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("skipping " + (frames / "b.png").string() + ": tile layout: grid 2x2 does not fit a 1x1 frame"),
+            std::string::npos)
+      << r.out;
+  std::ifstream f(json);
+  int lines = 0;
+  for (std::string l; std::getline(f, l);) lines += l.empty() ? 0 : 1;
+  EXPECT_EQ(lines, 1) << "a.png is still scored";
+
+  // predict and calibrate skip it the same way (before: "error: tile layout: …" without the file, exit 2).
+  const fs::path d = dataset("small_ds");
+  const fs::path tiny_test = d / "mini" / "test_public" / "good" / "tiny.png";
+  const fs::path tiny_val = d / "mini" / "validation" / "good" / "tiny.png";
+  for (const auto& t : {tiny_test, tiny_val}) cv::imwrite(t.string(), cv::Mat(1, 1, CV_8UC3, cv::Scalar(90, 90, 90)));
+  CliRun p = advad_cli("predict " + q(grid) + " --dataset " + q(d) + " --category mini --split test_public --out " +
+                       q(root_ / "small_pred"));
+  EXPECT_EQ(p.code, 3) << p.out;
+  EXPECT_NE(p.out.find("skipping " + tiny_test.string() + ": tile layout"), std::string::npos) << p.out;
+  CliRun c = advad_cli("calibrate " + q(grid) + " --dataset " + q(d) + " --category mini");
+  EXPECT_EQ(c.code, 3) << c.out;
+  EXPECT_NE(c.out.find("skipping " + tiny_val.string() + ": tile layout"), std::string::npos) << c.out;
+}
+
 // No numeric flag takes NaN or infinity, and no command runs with negative threads.
 TEST_F(CliPolicy, NumericFlagsRejectNanInfinityAndNegativeThreads) {
   const fs::path d = dataset("flags");
@@ -292,7 +329,7 @@ TEST_F(CliPolicy, LongCommandsHaveQuietAndStrict) {
 // The benchmarks run end to end on tiny shapes (their speed is not a test):
 // bench frame builds, saves and loads a random-weight package (it broke once
 // when profiles started to require a category), bench inpformer runs each
-// precision asked for, int8 included, and both write their rows as JSON.
+// precision and batch size asked for, int8 included, and both write their rows as JSON.
 TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
   const advad::test::TempDir tmp_dir("cli_bench");
   const std::string tmp = tmp_dir.str();
@@ -303,8 +340,8 @@ TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
   std::stringstream fs_;
   fs_ << fj.rdbuf();
   EXPECT_NE(fs_.str().find("\"rows\""), std::string::npos) << fs_.str();
-  CliRun b = advad_cli("bench inpformer --encoders vit_small --sizes 28 --iters 1 --precision fp32,int8 --threads 2 "
-                       "--json " + tmp + "/inp.json");
+  CliRun b = advad_cli("bench inpformer --encoders vit_small --sizes 28 --iters 1 --precision fp32,int8 --batch 1,2 "
+                       "--threads 2 --json " + tmp + "/inp.json");
   ASSERT_EQ(b.code, 0) << b.out;
   EXPECT_NE(b.out.find(" int8 "), std::string::npos) << b.out;
   std::ifstream bj(tmp + "/inp.json");
@@ -313,7 +350,14 @@ TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
   const std::string json = bs.str();
   size_t rows = 0;
   for (size_t at = json.find("\"tokens\""); at != std::string::npos; at = json.find("\"tokens\"", at + 1)) ++rows;
-  EXPECT_EQ(rows, 2u) << json;  // one row per precision
+  EXPECT_EQ(rows, 4u) << json;  // one row per precision and batch size
+  EXPECT_NE(b.out.find("device cpu"), std::string::npos) << b.out;
+  auto inp = nlohmann::json::parse(json);
+  EXPECT_EQ(inp.value("device", ""), "cpu") << json;
+  for (size_t i = 0; i < inp["rows"].size() && i < 4; ++i) {
+    EXPECT_EQ(inp["rows"][i].value("batch", 0), i % 2 ? 2 : 1) << json;
+    EXPECT_EQ(inp["rows"][i].value("device", ""), "cpu") << json;
+  }
   CliRun bad = advad_cli("bench inpformer --encoders vit_small --sizes 28 --precision int4");
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("int4"), std::string::npos) << bad.out;
@@ -322,4 +366,74 @@ TEST(CliBench, FrameAndInpformerRunOnTinyShapesAndWriteJson) {
   CliRun bad_maps = advad_cli("bench inpformer --encoders vit_small --sizes 28 --maps blur");
   EXPECT_EQ(bad_maps.code, 2) << bad_maps.out;
   EXPECT_NE(bad_maps.out.find("--maps"), std::string::npos) << bad_maps.out;
+}
+
+// --device on the benchmarks: a bad name and cuda without a usable GPU are
+// usage errors (exit 2) naming the device and the alternatives (one command
+// each, the check is shared); bench frame takes a profile's tiling (the seed's
+// can: one 4x2 grid) or a pyramid (--levels over fabric's profile) and its
+// JSON lists every level's tiles.
+TEST(CliBench, DeviceErrorsProfileAndPyramid) {
+  const advad::test::TempDir tmp_dir("cli_bench_device");
+  const std::string tmp = tmp_dir.str();
+  auto read_json = [](const std::string& path) {  // non-const results: a missing key reads as null
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return nlohmann::json::parse(ss.str());
+  };
+  CliRun bad = advad_cli("bench inpformer --encoders vit_small --sizes 28 --device nosuch");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--device"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("'nosuch'"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("auto | cpu | cuda | cuda:N"), std::string::npos) << bad.out;
+  if (!torch::cuda::is_available()) {
+    for (const char* cmd :
+         {"bench frame --frame 64x48 --size 28 --device cuda", "bench live --seconds 1 --device cuda:1"}) {
+      CliRun cuda = advad_cli(cmd);
+      EXPECT_EQ(cuda.code, 2) << cmd << "\n" << cuda.out;
+      EXPECT_NE(cuda.out.find("--device: device 'cuda"), std::string::npos) << cmd << "\n" << cuda.out;
+      EXPECT_NE(cuda.out.find("no usable CUDA"), std::string::npos) << cmd << "\n" << cuda.out;
+      EXPECT_NE(cuda.out.find("device=cpu"), std::string::npos) << cmd << "\n" << cuda.out;  // the alternative
+    }
+  }
+
+  // The seed's can profile: its 4x2 grid and threshold; --size makes the model tiny.
+  CliRun can = advad_cli("bench frame --profile " + advad::test::shipped_profile("can") +
+                         " --iters 1 --encoder vit_small --size 56 --frame 256x256 --precision fp32 --threads 2 "
+                         "--json " + tmp + "/can.json");
+  ASSERT_EQ(can.code, 0) << can.out;
+  EXPECT_NE(can.out.find("levels 4x2 (8 tiles)"), std::string::npos) << can.out;
+  EXPECT_EQ(can.out.find("transfer"), std::string::npos) << can.out;  // no transfer rows on the CPU
+  auto cj = read_json(tmp + "/can.json");
+  EXPECT_EQ(cj["tiling"]["levels"], "4x2");
+  EXPECT_EQ(cj["size"], 56);
+  EXPECT_EQ(cj["device"], "cpu");
+  EXPECT_NEAR(cj["postproc"]["threshold"].get<double>(), 80.0 / 255, 1e-9);
+  ASSERT_EQ(cj["tile_rects"].size(), 8u) << cj.dump();
+  EXPECT_EQ(cj["tile_rects"][7]["width"], 64);
+  EXPECT_EQ(cj["tile_rects"][7]["height"], 128);
+  EXPECT_EQ(cj["rows"].size(), 5u);  // 4 stages + total
+
+  // A two-level pyramid over fabric's profile (its 80x80 closing kept): both levels' tiles listed.
+  CliRun pyr = advad_cli("bench frame --profile " + advad::test::shipped_profile("fabric") +
+                         " --levels '1x1;2x2' --iters 1 --encoder vit_small --size 56 --frame 256x256 --precision fp32 "
+                         "--threads 2 --json " + tmp + "/pyr.json");
+  ASSERT_EQ(pyr.code, 0) << pyr.out;
+  auto pj = read_json(tmp + "/pyr.json");
+  EXPECT_EQ(pj["tiling"]["levels"], "1x1;2x2");
+  EXPECT_EQ(pj["postproc"]["close"], "80x80");
+  ASSERT_EQ(pj["levels"].size(), 2u) << pj.dump();
+  EXPECT_EQ(pj["levels"][0]["tiles"], 1);
+  EXPECT_EQ(pj["levels"][1]["tiles"], 4);
+  ASSERT_EQ(pj["tile_rects"].size(), 5u) << pj.dump();
+  EXPECT_EQ(pj["tile_rects"][0]["level"], 0);
+  EXPECT_EQ(pj["tile_rects"][0]["width"], 256);
+  for (int i = 1; i < 5; ++i) {
+    EXPECT_EQ(pj["tile_rects"][i]["level"], 1);
+    EXPECT_EQ(pj["tile_rects"][i]["width"], 128);
+  }
+  CliRun bad_levels = advad_cli("bench frame --levels '2x2;' --size 28");
+  EXPECT_EQ(bad_levels.code, 2) << bad_levels.out;
+  EXPECT_NE(bad_levels.out.find("--levels"), std::string::npos) << bad_levels.out;
 }
