@@ -8,9 +8,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "gst_test_util.h"
 
@@ -156,6 +159,33 @@ TEST_F(GstClip, OddFrameSizesStillMakePlayableClips) {
   for (const auto& e : std::filesystem::directory_iterator(clips)) files.push_back(e.path().string());
   ASSERT_EQ(files.size(), 1u) << "threshold 0: every frame a defect, one clip";
   EXPECT_EQ(decoded_frames(files[0]), 20);
+}
+
+// A model that returns NaN: every frame is unscored, so no frame is a defect;
+// advadclip writes no clip, advadpublish's lines say "unscored", nothing fails.
+TEST_F(GstClip, AModelReturningNanMakesNoClipsAndUnscoredLines) {
+  FaultyOptions nan;
+  nan.fault = "nan";
+  const std::string profile = write_faulty_package(dir.file("nan"), nan);
+  const std::string clips = dir.file("clips"), json = dir.file("nan.jsonl");
+  std::filesystem::create_directory(clips);
+  GstElement* pipeline = launch("videotestsrc num-buffers=10 pattern=white ! video/x-raw,format=RGB,width=96,height=64,"
+                                "framerate=10/1 ! advaddetect overlay=false threads=2 max-unscored=0 profile=" +
+                                profile + " ! advadclip location=" + clips +
+                                " pre=0.5 post=0.5 ! advadpublish method=file location=" + json + " ! fakesink");
+  BusRun run;
+  run_pipeline(pipeline, &run, "none", 30);
+  gst_object_unref(pipeline);
+  ASSERT_TRUE(run.eos) << run.error_text();
+  EXPECT_TRUE(std::filesystem::is_empty(clips)) << "no defect, no clip";
+  std::ifstream in(json);
+  int lines = 0;
+  for (std::string l; std::getline(in, l); ++lines) {
+    const auto j = nlohmann::json::parse(l);
+    EXPECT_EQ(j["verdict"], "unscored") << l;
+    EXPECT_FALSE(j.contains("clip")) << l;
+  }
+  EXPECT_EQ(lines, 10);
 }
 
 TEST_F(GstClip, AMissingFolderIsAnErrorNamingIt) {
