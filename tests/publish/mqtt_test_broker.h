@@ -4,12 +4,14 @@
 #pragma once
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "publish/mqtt_client.h"
 #include "test_support.h"
 
 struct mosquitto;
@@ -107,5 +109,37 @@ struct Deduped {
   std::size_t repeats = 0;
 };
 Deduped dedupe(const std::vector<long long>& values);
+
+// A client's events, for the test thread to wait on.
+struct ClientEvents {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<MqttClient::Event> list;
+  MqttClient::EventHandler handler() {
+    return [this](const MqttClient::Event& e) {
+      std::lock_guard<std::mutex> lock(mutex);
+      list.push_back(e);
+      cv.notify_all();
+    };
+  }
+  // The text of the last event of `kind` within timeout_s, "" if none.
+  std::string wait(MqttClient::Event::Kind kind, double timeout_s) {
+    std::unique_lock<std::mutex> lock(mutex);
+    std::string text;
+    cv.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] {
+      for (const auto& e : list)
+        if (e.kind == kind) text = e.text;
+      return !text.empty();
+    });
+    return text;
+  }
+  // The first event within timeout_s; kind Connected with empty text if none.
+  MqttClient::Event first(double timeout_s) {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (!cv.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] { return !list.empty(); }))
+      return {MqttClient::Event::Kind::Connected, ""};
+    return list.front();
+  }
+};
 
 }  // namespace advad::mqtttest

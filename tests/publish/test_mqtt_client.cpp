@@ -21,30 +21,7 @@ namespace {
 using mqtttest::Broker;
 using mqtttest::Subscriber;
 
-// The client's events, for the test thread to wait on.
-struct Events {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<MqttClient::Event> list;
-  MqttClient::EventHandler handler() {
-    return [this](const MqttClient::Event& e) {
-      std::lock_guard<std::mutex> lock(mutex);
-      list.push_back(e);
-      cv.notify_all();
-    };
-  }
-  // The text of the first event of `kind` within timeout_s, "" if none.
-  std::string wait(MqttClient::Event::Kind kind, double timeout_s) {
-    std::unique_lock<std::mutex> lock(mutex);
-    std::string text;
-    cv.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] {
-      for (const auto& e : list)
-        if (e.kind == kind) text = e.text;
-      return !text.empty();
-    });
-    return text;
-  }
-};
+using Events = mqtttest::ClientEvents;
 
 MqttClient::Options options(const Broker& b, int qos) {
   MqttClient::Options o;

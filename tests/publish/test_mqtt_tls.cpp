@@ -21,25 +21,7 @@ namespace {
 using mqtttest::Broker;
 using mqtttest::Subscriber;
 
-struct TlsEvents {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<MqttClient::Event> list;
-  MqttClient::EventHandler handler() {
-    return [this](const MqttClient::Event& e) {
-      std::lock_guard<std::mutex> lock(mutex);
-      list.push_back(e);
-      cv.notify_all();
-    };
-  }
-  // The first event within timeout_s; kind Connected with empty text if none.
-  MqttClient::Event first(double timeout_s) {
-    std::unique_lock<std::mutex> lock(mutex);
-    if (!cv.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] { return !list.empty(); }))
-      return {MqttClient::Event::Kind::Connected, ""};
-    return list.front();
-  }
-};
+using TlsEvents = mqtttest::ClientEvents;
 
 MqttClient::Options tls_options(const Broker& b, const std::string& ca_file) {
   MqttClient::Options o;
