@@ -3,10 +3,11 @@
 // backbone keys) + the category's training images -> an advad CPR package
 // (profile.ini + weights.pth + bank.bin), written by cpr::write_cpr_package.
 //
-// The official pickled grb.pth / feb.pth modules are not read: the GRB
-// codebook and histograms are refitted from the training images, and with
-// foreground = on the Foreground Estimation Branch is fitted too (2-means
-// priors + LDA, cpr/bank/feb_fit.h); the bank holds every training image's
+// The GRB codebook and the foreground branch (FEB) come from the official
+// grb.pth / feb.pth when given (--grb / --feb: pickled modules, read as data),
+// so the maps are the official ones; otherwise they are refitted from the
+// training images (k-means codebook; 2-means priors + LDA, cpr/bank/feb_fit.h),
+// which gives close but different maps. The bank holds every training image's
 // normalised head features.
 #include <filesystem>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/profile.h"
+#include "cpr/bank/official_branches.h"
 #include "cpr/bank/package.h"
 #include "cpr/model/settings.h"
 #include "cpr/model/weights.h"
@@ -34,10 +36,13 @@ int import_cpr_main(int argc, char** argv) {
                  "cuda- or cpu-tagged) and the category's training images into an advad CPR package:\n"
                  "<out>/weights.pth (official key layout, 306 entries), <out>/bank.bin (normalised head\n"
                  "features of every training image, GRB codebook + histograms) and <out>/profile.ini.\n"
-                 "The official grb.pth / feb.pth pickles are not read; the codebook is refitted here\n"
-                 "(OpenCV k-means++, 12 words, 50k sampled denseblock1 vectors), and with --foreground on\n"
-                 "so is the foreground branch (2-means border/centre priors + LDA, robust 1% min-max); when\n"
-                 "no centred foreground is found the map is weighted by 1 (texture mode) with a warning.\n"
+                 "GRB and foreground branch: --grb / --feb take the official release's fitted branches as they\n"
+                 "are (the pickled modules tools/generate_retrieval.py and tools/generate_foreground.py write:\n"
+                 "log/retrieval_*/<category>/grb.pth, log/foreground_*/<category>/feb.pth), which gives the\n"
+                 "official maps. Without them they are refitted here and the maps differ a little: the codebook\n"
+                 "by OpenCV k-means++ (12 words, 50k sampled denseblock1 vectors), and with --foreground on the\n"
+                 "FEB by 2-means border/centre priors + LDA (robust 1% min-max); when no centred foreground is\n"
+                 "found the map is weighted by 1 (texture mode) with a warning. The output says which was done.\n"
                  "Bank memory grows linearly: ~12.3 MB per training image in fp32 (6.1 MB in fp16).");
   args.positional("weights.pth", "the official CPR checkpoint")
       .option("train", "DIR", "folder of defect-free training images (searched recursively, sorted by path)")
@@ -49,8 +54,11 @@ int import_cpr_main(int argc, char** argv) {
       .option("category", "NAME", "category name written into the profile (default: the --out folder name)", "")
       .option("size", "N", "network input side (official 320)", "320")
       .option("k", "N", "training images retrieved per query, written to [cpr] k (default 10 or the base profile's)")
-      .option("foreground", "on|off", "foreground weighting for object categories (on: the FEB is fitted from the "
-                                      "training images), written to [cpr] foreground")
+      .option("grb", "PTH", "the official grb.pth of this category (GRB codebook used as it is; default: refit)", "")
+      .option("feb", "PTH", "the official feb.pth of this category (foreground branch used as it is, implies "
+                            "--foreground on; default: fit when --foreground on)", "")
+      .option("foreground", "on|off", "foreground weighting for object categories (on: the FEB from --feb, else "
+                                      "fitted from the training images), written to [cpr] foreground")
       .option("bank-dtype", "fp32|fp16", "dtype the feature bank is stored in", "fp32")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N: where the features are computed", "auto")
       .option("batch", "N", "images per network pass", "4")
@@ -89,6 +97,27 @@ int import_cpr_main(int argc, char** argv) {
     settings.foreground = v == "on";
   }
   if (!args.str("backbone").empty()) settings.backbone_weights = fs::absolute(args.str("backbone")).string();
+  if (!args.str("feb").empty()) {
+    if (args.has("foreground") && !settings.foreground)
+      throw cli::UsageError("advad import cpr: --feb is the foreground branch; it cannot go with --foreground off");
+    settings.foreground = true;
+  }
+
+  // The official branches first: a wrong file fails before any network work.
+  cpr::PackageBuildOptions bo;
+  if (!args.str("grb").empty()) {
+    const auto grb = cpr::load_official_grb(args.str("grb"));
+    bo.codebook = grb.codebook;
+    bo.grb_refs = grb.refs;
+    std::cout << "GRB codebook: read from " << args.str("grb") << " (" << grb.codebook.size(0) << " words; made from "
+              << grb.refs.size(0) << " training images)\n";
+  }
+  if (!args.str("feb").empty()) {
+    const auto feb = cpr::load_official_feb(args.str("feb"));
+    bo.feb_weight = feb.weight;
+    bo.feb_bias = feb.bias;
+    std::cout << "foreground branch: read from " << args.str("feb") << "\n";
+  }
 
   // Network.
   const torch::Device device = resolve_device(args.str("device"));
@@ -99,7 +128,6 @@ int import_cpr_main(int argc, char** argv) {
   std::cout << "weights: heads from " << info.checkpoint << ", backbone from " << info.backbone_source << "\n";
 
   // Training images -> features -> codebook (+ FEB) -> package.
-  cpr::PackageBuildOptions bo;
   bo.size = size;
   bo.batch = batch;
   bo.device = device;
@@ -108,8 +136,10 @@ int import_cpr_main(int argc, char** argv) {
   bo.progress = [&](const std::string& stage, int64_t done, int64_t total) {
     if (stage == "codebook" || stage == "foreground") {
       if (done == 0)
-        std::cout << (stage == "codebook" ? "fitting the GRB codebook (k-means, 12 words) ...\n"
-                                          : "fitting the foreground branch (2-means priors + LDA) ...\n")
+        std::cout << (stage == "codebook"
+                          ? "GRB codebook: refitting here (k-means, 12 words; --grb takes the official grb.pth) ...\n"
+                          : "foreground branch: fitting here (2-means priors + LDA; --feb takes the official "
+                            "feb.pth) ...\n")
                   << std::flush;
       return;
     }
@@ -120,7 +150,20 @@ int import_cpr_main(int argc, char** argv) {
   };
   const auto res = cpr::write_cpr_package(*net, args.str("train"), p, settings, bo, out);
   const std::string ini = res.profile_path;
-  if (settings.foreground) {
+  if (res.codebook_given) {
+    if (res.grb_refs_max_diff < 0)
+      std::cerr << "advad import cpr: warning: " << args.str("grb") << " was made from " << bo.grb_refs.size(0)
+                << " training images, --train has " << res.images
+                << "; its codebook is used, the histograms are computed from --train\n";
+    else if (res.grb_refs_max_diff > 1e-4)
+      std::cerr << "advad import cpr: warning: the training images' GRB histograms differ from " << args.str("grb")
+                << "'s by up to " << res.grb_refs_max_diff
+                << " (other images, another order, or other backbone weights?); its codebook is used\n";
+    else
+      std::cout << "  GRB histograms of the training images match " << args.str("grb") << "'s (max diff "
+                << res.grb_refs_max_diff << ")\n";
+  }
+  if (settings.foreground && !res.feb_given) {
     if (res.feb.found)
       std::cout << "  foreground: fitted on " << res.feb.background_samples << " background + "
                 << res.feb.foreground_samples << " foreground samples, decision range " << res.feb.decision_min

@@ -53,21 +53,31 @@ PackageBuildResult write_cpr_package(CprNetworkImpl& net, const std::string& tra
                                          [&](int64_t done, int64_t total) { report("features", done, total); });
   images.clear();
 
-  // Fits: GRB codebook, FEB (objects).
+  // GRB codebook and FEB (objects): the given official ones, else fitted here.
   PackageBuildResult res;
   res.images = n_images;
-  report("codebook", 0, 1);
-  const auto codebook = kmeans_codebook_cv(features.tap0, 12, 50000, 10, o.seed);
-  report("codebook", 1, 1);
-  if (settings.foreground) {
+  res.codebook_given = o.codebook.defined();
+  torch::Tensor codebook = o.codebook;
+  if (!res.codebook_given) {
+    report("codebook", 0, 1);
+    codebook = kmeans_codebook_cv(features.tap0, 12, 50000, 10, o.seed);
+    report("codebook", 1, 1);
+  }
+  if (!settings.foreground) {
+    res.feb.reason = "foreground is off";
+  } else if (o.feb_weight.defined()) {
+    res.feb_given = res.feb.found = true;
+    res.feb.weight = o.feb_weight;
+    res.feb.bias = o.feb_bias;
+  } else {
     report("foreground", 0, 1);
     res.feb = fit_feb(features.tap0, o.seed);
     report("foreground", 1, 1);
-  } else {
-    res.feb.reason = "foreground is off";
   }
   auto bank = res.feb.found ? assemble_bank(features, codebook, res.feb.weight, res.feb.bias, names, o.bank_dtype)
                                   : assemble_bank(features, codebook, {}, {}, names, o.bank_dtype);
+  if (o.grb_refs.defined() && o.grb_refs.sizes() == bank.histograms.sizes())
+    res.grb_refs_max_diff = (bank.histograms - o.grb_refs.to(torch::kFloat)).abs().max().item<double>();
   features = CprTrainFeatures{};
   // Content hashes: calibration finds an image's own bank entry by them (leave-one-out).
   for (const auto& n : names) bank.train_hashes.push_back(file_content_hash((fs::path(train_dir) / n).string()));
