@@ -39,7 +39,7 @@ const Command kCommands[] = {
     {"import", advad::tools::cmd_import, "turn official checkpoints (.pth) into an advad model package"},
     {"bench", advad::tools::cmd_bench, "benchmarks, printed as tables"},
     {"make-demo", advad::tools::cmd_make_demo, "generate demo data: video, miniature dataset, tiny models"},
-    {"synth", advad::tools::cmd_synth, "preview the pseudo-anomalies CPR training synthesises (perlin / cut-paste)"},
+    {"synth", advad::tools::cmd_synth, "preview CPR pseudo-anomalies; 'synth mvtec-ad2' writes a synthetic MVTec AD 2"},
 };
 
 void usage(std::ostream& os) {

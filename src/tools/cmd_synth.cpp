@@ -18,6 +18,7 @@
 #include "cpr/synth/synth.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/subcommands.h"
 
 namespace advad::tools {
 namespace fs = std::filesystem;
@@ -81,6 +82,7 @@ cv::Mat sheet_cell(const cpr::SynthSample& s, int thumb) {
 }  // namespace
 
 int cmd_synth(int argc, char** argv) {
+  if (argc > 0 && std::string(argv[0]) == "mvtec-ad2") return synth_ad2_main(argc - 1, argv + 1);
   cli::Args a("synth",
               "Preview the pseudo-anomalies CPR training synthesises from a profile's [train] keys\n"
               "(synth = perlin | cutpaste | both, synth_size, anomaly_ratio, textures, defects, defect_scales).\n"
@@ -89,7 +91,10 @@ int cmd_synth(int argc, char** argv) {
               "(0/255) and <out>/preview.png (a contact sheet: sample | sample with the mask outlined in red).\n"
               "No foreground map is applied here (every pixel counts as foreground), even when the profile's\n"
               "[cpr] foreground = on: training passes the category's fitted FEB maps, which restrict perlin\n"
-              "masks and cut-paste centres to the object.");
+              "masks and cut-paste centres to the object.\n"
+              "\n"
+              "advad synth mvtec-ad2 --out DIR [options] instead writes a miniature synthetic MVTec AD 2 (all eight\n"
+              "categories, real layout, planted defects with masks); 'advad synth mvtec-ad2 --help' lists its flags.");
   a.positional("profile.ini", "the category profile (its [train] synthesis keys and [cpr] foreground; the model\n"
                               "      package need not exist yet)")
       .option("train", "DIR", "folder of defect-free training images (searched recursively, sorted by path)")

@@ -11,4 +11,5 @@ int bench_inpformer_main(int argc, char** argv);  // advad bench inpformer
 int bench_cpr_main(int argc, char** argv);        // advad bench cpr
 int bench_frame_main(int argc, char** argv);      // advad bench frame
 int bench_live_main(int argc, char** argv);       // advad bench live
+int synth_ad2_main(int argc, char** argv);        // advad synth mvtec-ad2 (synthetic dataset)
 }  // namespace advad::tools
