@@ -1,7 +1,8 @@
 #include "io/checkpoint.h"
 
 #include <filesystem>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>  // NoGradGuard
 
 #include "core/error.h"
 

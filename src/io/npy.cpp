@@ -5,7 +5,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "core/error.h"
 
