@@ -210,7 +210,7 @@ std::string write_report(const ReproduceOptions& o, const std::vector<CategoryRe
     if (s.category.empty()) r << "\nRun-wide: " << s.step << ": " << s.status << (s.detail.empty() ? "" : " (" + s.detail + ")") << "\n";
   bool any = false;
   for (const auto& s : steps) {
-    if (s.status != "failed" && s.status != "partial" && s.status != "blocked") continue;
+    if (s.status != "failed" && s.status != "partial" && s.status != "blocked" && !s.skipped_inputs) continue;
     if (!any) r << "\n## Problems\n\n";
     any = true;
     r << "- " << (s.category.empty() ? "" : s.category + " ") << s.step << " **" << s.status << "**: " << s.detail << "\n";

@@ -29,7 +29,7 @@ int ReproduceResult::count(const std::string& status) const {
 
 int ReproduceResult::exit_code() const {
   if (count("failed") || count("blocked")) return 1;
-  return count("partial") ? 3 : 0;
+  return std::any_of(steps.begin(), steps.end(), [](const StepOutcome& s) { return s.skipped_inputs; }) ? 3 : 0;
 }
 
 namespace {
@@ -51,6 +51,22 @@ std::string file_name_of(const std::string& step) {
 
 // The step kinds share a time per item across categories (the estimate).
 std::string kind_of(const std::string& step) { return step.substr(0, step.find(' ')); }
+
+// The "skipping <file>: why" warnings of the latest run in a step's log (the
+// log is appended to by every run; each run starts with "$ <command>").
+std::string skipped_lines(const std::string& log, const std::string& fallback) {
+  std::ifstream f(log);
+  std::vector<std::string> hits;
+  for (std::string l; std::getline(f, l);) {
+    if (l.rfind("$ ", 0) == 0) hits.clear();
+    if (l.find("warning: skipping ") != std::string::npos) hits.push_back(l.substr(l.find("skipping ")));
+  }
+  if (hits.empty()) return fallback;
+  std::string out;
+  for (size_t i = 0; i < hits.size() && i < 3; ++i) out += hits[i] + "\n";
+  if (hits.size() > 3) out += "and " + std::to_string(hits.size() - 3) + " more\n";
+  return out;
+}
 
 struct Category {
   std::string name, dir, package, run_profile, method, profile_text;
@@ -223,6 +239,11 @@ std::string Runner::execute(Category* c, Step s) {
   if (rec && outputs_exist && rec->up_to_date(fp, outputs_fp())) {
     out.status = "up to date";
     out.seconds = rec->seconds;
+    if (rec->status == "partial") {
+      out.skipped_inputs = true;
+      const std::string first = rec->error.substr(0, rec->error.find('\n'));
+      out.detail = "when it ran: " + first + " (log: " + log_path(c, s.name) + ")";
+    }
     result_.steps.push_back(out);
     drop_pending();
     return out.status;
@@ -266,8 +287,9 @@ std::string Runner::execute(Category* c, Step s) {
   const bool made = std::all_of(s.outputs.begin(), s.outputs.end(), [](const std::string& p) { return fs::exists(p); });
   if ((cr.exit_code == 0 || cr.exit_code == 3) && made) {
     r.status = cr.exit_code == 0 ? "done" : "partial";
-    if (cr.exit_code == 3) r.error = cr.tail;
+    if (cr.exit_code == 3) r.error = skipped_lines(log_path(c, s.name), cr.tail);
     out.status = cr.exit_code == 0 ? "ran" : "partial";
+    out.skipped_inputs = cr.exit_code == 3;
   } else {
     r.status = "failed";
     r.error = cr.tail.empty() ? "exit code " + std::to_string(cr.exit_code) : cr.tail;
@@ -282,7 +304,7 @@ std::string Runner::execute(Category* c, Step s) {
     std::string last;
     std::istringstream ls(r.error);
     for (std::string l; std::getline(ls, l);)
-      if (!l.empty()) last = l;
+      if (!l.empty() && (last.empty() || out.status != "partial")) last = l;
     out.detail = last + " (log: " + log_path(c, s.name) + ")";
   }
   log_ << "  " << out.status << " in " << hms(out.seconds)
@@ -416,7 +438,7 @@ void Runner::category_steps(Category& c) {
                         "validation", "--json", cal_json, "--plot", (dir / "calibration.png").string(), "--device",
                         o_.device});
     const std::string st = execute(&c, s);
-    if (st == "ran" || st == "up to date") {
+    if (st == "ran" || st == "partial" || st == "up to date") {
       c.threshold = read_calibrated(cal_json, o_.rule);
       if (!c.threshold) {
         c.blocked = true;
@@ -508,8 +530,10 @@ void Runner::submission_step(std::vector<Category>& cats) {
     }
     return std::string("packed ") + sub + ".tar.gz";
   };
+  for (const auto& c : cats)
+    if (c.blocked) missing += (missing.empty() ? "" : ", ") + c.name + " (" + c.blocked_by + ")";
   if (!missing.empty()) {
-    StepOutcome out{"", "submission", "blocked", "no predictions of " + missing};
+    StepOutcome out{"", "submission", "blocked", "no up-to-date predictions of " + missing};
     result_.steps.push_back(out);
     return;
   }
@@ -561,7 +585,7 @@ ReproduceResult Runner::run() {
   if (!o_.dry_run && ran == 0 && result_.count("partial") == 0 && result_.count("failed") == 0)
     log_ << "nothing to do: every step is up to date\n";
   for (const auto& s : result_.steps)
-    if (s.status == "failed" || s.status == "partial" || s.status == "blocked")
+    if (s.status == "failed" || s.status == "partial" || s.status == "blocked" || s.skipped_inputs)
       log_ << "  " << s.status << ": " << (s.category.empty() ? "" : s.category + " ") << s.step << ": " << s.detail
            << "\n";
   return result_;

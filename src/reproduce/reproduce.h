@@ -39,12 +39,14 @@ struct StepOutcome {
   std::string detail;  // the error, what blocked it, or what was skipped
   double seconds = 0;
   long items = 0;
+  bool skipped_inputs = false;  // it ran (now or before) but skipped unreadable inputs (named in detail)
 };
 
 struct ReproduceResult {
   std::vector<StepOutcome> steps;
   int count(const std::string& status) const;
-  // 0: everything done; 3: done but some inputs were skipped; 1: a step failed or was blocked.
+  // 0: everything done; 3: done but some inputs were skipped (now or in the run that made
+  // them); 1: a step failed or was blocked.
   int exit_code() const;
 };
 

@@ -35,6 +35,7 @@ const Command kCommands[] = {
     {"predict", advad::tools::cmd_predict, "write anomaly maps (TIFF) and masks (PNG) for a dataset split"},
     {"eval", advad::tools::cmd_eval, "MVTec AD 2 metrics: AU-PRO, SegF1, ClassF1, AUROC"},
     {"calibrate", advad::tools::cmd_calibrate, "set a profile's threshold from defect-free data"},
+    {"reproduce", advad::tools::cmd_reproduce, "the seed end to end over an MVTec AD 2 folder: train, calibrate, predict, eval, report"},
     {"submission", advad::tools::cmd_submission, "write, check and pack the MVTec AD 2 server layout"},
     {"import", advad::tools::cmd_import, "turn official checkpoints (.pth) into an advad model package"},
     {"bench", advad::tools::cmd_bench, "benchmarks, printed as tables"},

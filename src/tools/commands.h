@@ -14,5 +14,6 @@ int cmd_train(int argc, char** argv);        // train a category (inpformer | cp
 int cmd_import(int argc, char** argv);       // official checkpoints -> advad model package
 int cmd_bench(int argc, char** argv);        // benchmarks (model, eval, frame split)
 int cmd_make_demo(int argc, char** argv);    // generate demo data (video / dataset / model)
-int cmd_synth(int argc, char** argv);        // preview CPR training pseudo-anomalies
+int cmd_synth(int argc, char** argv);        // preview CPR training pseudo-anomalies; synthetic MVTec AD 2
+int cmd_reproduce(int argc, char** argv);    // the seed's protocol over an MVTec AD 2 folder
 }  // namespace advad::tools
