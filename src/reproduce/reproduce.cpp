@@ -532,7 +532,7 @@ void Runner::submission_step(std::vector<Category>& cats) {
   };
   for (const auto& c : cats)
     if (c.blocked) missing += (missing.empty() ? "" : ", ") + c.name + " (" + c.blocked_by + ")";
-  if (!missing.empty()) {
+  if (!missing.empty() && !o_.dry_run) {
     StepOutcome out{"", "submission", "blocked", "no up-to-date predictions of " + missing};
     result_.steps.push_back(out);
     return;
