@@ -182,6 +182,18 @@ std::string write_report(const ReproduceOptions& o, const std::vector<CategoryRe
       << (s != seed.end() ? fig(s->second.segf1_private) + " / " + fig(s->second.segf1_mixed) : "–") << " |\n";
   }
   auto mean_of = [&](int k) { return counts[k] ? sums[k] / counts[k] : NAN; };
+  // The same numbers for scripts (fractions, full precision).
+  {
+    std::ofstream csv((fs::path(o.out) / "summary.csv").string());
+    csv << "category,method,threshold,au_pro_0.05,au_pro_0.3,seg_f1,class_f1,pixel_auroc,image_auroc\n";
+    auto v = [](double x) { return std::isnan(x) ? std::string() : cv::format("%.6f", x); };
+    for (size_t i = 0; i < cats.size(); ++i)
+      csv << cats[i].name << "," << cats[i].method << "," << (cats[i].threshold ? v(*cats[i].threshold) : "") << ","
+          << v(ms[i].au_pro_005) << "," << v(ms[i].au_pro_03) << "," << v(ms[i].seg_f1) << "," << v(ms[i].class_f1)
+          << "," << v(ms[i].pixel_auroc) << "," << v(ms[i].image_auroc) << "\n";
+    csv << "mean,,," << v(mean_of(0)) << "," << v(mean_of(1)) << "," << v(mean_of(2)) << "," << v(mean_of(3)) << ","
+        << v(mean_of(4)) << "," << v(mean_of(5)) << "\n";
+  }
   r << "| **mean** | | | " << pct(mean_of(0)) << " | " << pct(mean_of(1)) << " | " << pct(mean_of(2)) << " | "
     << pct(mean_of(3)) << " | " << pct(mean_of(4)) << " | " << pct(mean_of(5)) << " | | |\n\n";
   plot_bars(names, ms, seed, (fs::path(o.out) / "report_metrics.png").string());

@@ -68,6 +68,16 @@ std::string skipped_lines(const std::string& log, const std::string& fallback) {
   return out;
 }
 
+// The package --packages gives for a category: <DIR>/<category> when it is a
+// package, or <DIR>/<category>/package (the run folder of an earlier
+// reproduce, so variants can share one training); empty when there is none.
+fs::path given_package(const ReproduceOptions& o, const std::string& category) {
+  if (o.packages.empty()) return {};
+  for (const fs::path& p : {fs::path(o.packages) / category, fs::path(o.packages) / category / "package"})
+    if (fs::is_regular_file(p / "weights.pth")) return p;
+  return {};
+}
+
 struct Category {
   std::string name, dir, package, run_profile, method, profile_text;
   std::map<std::string, long> images;  // split -> image count (0 when the split is missing)
@@ -162,8 +172,8 @@ std::vector<Category> Runner::plan_categories() {
     fs::path ini = fs::path(o_.profiles) / (n + ".ini");
     // A given package brings its own profile (architecture, input size, its
     // import's settings); the overrides still apply on top.
-    const fs::path given = o_.packages.empty() ? fs::path() : fs::path(o_.packages) / n / "profile.ini";
-    if (!given.empty() && fs::is_regular_file(given)) ini = given;
+    const fs::path given = given_package(o_, n);
+    if (!given.empty() && fs::is_regular_file(given / "profile.ini")) ini = given / "profile.ini";
     if (!fs::is_regular_file(ini))
       throw InputError("advad reproduce: category '" + n + "' has no profile '" + ini.string() + "'");
     Category c;
@@ -377,8 +387,8 @@ void Runner::category_steps(Category& c) {
   }
 
   // 1. The model: trained here, or a package the user gave.
-  const fs::path given = o_.packages.empty() ? fs::path() : fs::path(o_.packages) / c.name;
-  if (!o_.packages.empty() && fs::is_directory(given)) {
+  const fs::path given = given_package(o_, c.name);
+  if (!given.empty()) {
     Step s;
     s.name = "package";
     s.fp.add_path(given.string());
@@ -556,7 +566,7 @@ ReproduceResult Runner::run() {
                   c.images["test_private_mixed"]);
     log_ << line;
     for (const auto& [split, n] : c.images) total_images += n;
-    const bool train = o_.packages.empty() || !fs::is_directory(fs::path(o_.packages) / c.name);
+    const bool train = given_package(o_, c.name).empty();
     if (train) pending_.push_back({"train", c.images["train"]});
     pending_.push_back({"calibrate", c.images["validation"]});
     for (const auto& split : kPredictSplits) pending_.push_back({"predict", c.images[split]});

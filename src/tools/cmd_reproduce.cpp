@@ -89,8 +89,9 @@ int cmd_reproduce(int argc, char** argv) {
       .option("profiles", "DIR", "folder of the category profiles <category>.ini (and seed_results.csv)",
               default_profiles())
       .option("packages", "DIR",
-              "use <DIR>/<category> (a trained or imported advad package) instead of training, where it exists; "
-              "its files are linked, never modified")
+              "use <DIR>/<category> (a trained or imported advad package), or <DIR>/<category>/package (the --out of "
+              "an earlier reproduce: variants sharing one training), instead of training, where it exists; its files "
+              "are linked, never modified; its profile.ini replaces the seed's, the overrides apply on top")
       .option("device", "DEV", "auto | cpu | cuda | cuda:N, for every step (training: auto = cpu)", "auto")
       .option("rule", "RULE", "advad calibrate rule whose threshold is used: mean-std | false-alarms | percentile | max-f1",
               "mean-std")
