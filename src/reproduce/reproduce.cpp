@@ -1,5 +1,9 @@
 #include "reproduce/reproduce.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -406,7 +410,12 @@ void Runner::category_steps(Category& c) {
     s.fp.add_path((fs::path(o_.dataset) / c.name / "train").string());
     s.fp.add_text("device", o_.device);
     s.outputs = {weights_any};
-    s.argv = child(o_, {"train", c.run_profile, "--out", c.package, "--device", o_.device == "auto" ? "cpu" : o_.device});
+    s.argv = child(o_, {"train", c.run_profile, "--out", c.package, "--device", o_.device});
+    // An interrupted training of the same settings goes on from its checkpoint.
+    const auto rec = load_step_record(record_path(&c, "train"));
+    if (rec && rec->fingerprint == s.fp.hex() && rec->status != "done" &&
+        fs::exists(fs::path(c.package) / "checkpoint.pth"))
+      s.argv.push_back("--resume");
     execute(&c, s);
   }
 
@@ -576,6 +585,18 @@ ReproduceResult Runner::run() {
   log_ << total_images << " images, " << steps_total_ << " steps (those already done are skipped)\n";
   print_estimate();
   fs::create_directories(o_.out);
+  // One run per folder at a time: two would overwrite each other's records and maps.
+  const std::string lock_file = (fs::path(o_.out) / ".reproduce.lock").string();
+  const int lock_fd = open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  struct FdGuard {
+    int fd;
+    ~FdGuard() {
+      if (fd >= 0) close(fd);
+    }
+  } lock_guard{lock_fd};
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    throw InputError("advad reproduce: another advad reproduce is running in '" + o_.out +
+                     "' (or the folder is not writable); wait for it, or use another --out");
 
   for (auto& c : cats) category_steps(c);
   if (o_.submission) submission_step(cats);

@@ -92,7 +92,7 @@ int cmd_reproduce(int argc, char** argv) {
               "use <DIR>/<category> (a trained or imported advad package), or <DIR>/<category>/package (the --out of "
               "an earlier reproduce: variants sharing one training), instead of training, where it exists; its files "
               "are linked, never modified; its profile.ini replaces the seed's, the overrides apply on top")
-      .option("device", "DEV", "auto | cpu | cuda | cuda:N, for every step (training: auto = cpu)", "auto")
+      .option("device", "DEV", "auto | cpu | cuda | cuda:N, for every step (auto: the first CUDA device if there is one, else the CPU)", "auto")
       .option("rule", "RULE", "advad calibrate rule whose threshold is used: mean-std | false-alarms | percentile | max-f1",
               "mean-std")
       .option("set", "[METHOD:]GROUP.KEY=VALUE",

@@ -5,13 +5,20 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/profile.h"
+#include "data/mini_dataset.h"
 #include "reproduce/child_process.h"
 #include "reproduce/fingerprint.h"
 #include "reproduce/report.h"
+#include "reproduce/reproduce.h"
 #include "reproduce/run_profile.h"
 #include "reproduce/step_record.h"
 #include "test_support.h"
@@ -201,6 +208,32 @@ TEST(ReproduceSeedFigures, ShippedTableAndMalformedFiles) {
   EXPECT_TRUE(read_seed_figures(d.file("none.csv")).empty()) << "no file: no seed column values";
   test::expect_error<InputError>([&] { read_seed_figures(d.write("a.csv", "can,1,2,3\n")); }, {"a.csv:1", "5 comma-separated"});
   test::expect_error<InputError>([&] { read_seed_figures(d.write("b.csv", "# c\ncan,1,x,3,4\n")); }, {"b.csv:2", "'x'"});
+}
+
+TEST(ReproduceRun, ASecondRunInTheSameFolderIsRefusedWhileOneHoldsIt) {
+  test::TempDir d("lock");
+  MiniDatasetSpec spec;
+  spec.category = "can";
+  write_mini_dataset((d.path() / "data").string(), spec);
+  ReproduceOptions o;
+  o.dataset = (d.path() / "data").string();
+  o.out = (d.path() / "run").string();
+  o.profiles = fs::path(test::shipped_profile("can")).parent_path().string();
+  o.categories = {"can"};
+  o.dry_run = true;
+  o.advad = "/bin/false";
+  std::ostringstream log;
+  // Free folder: the dry run plans every step.
+  const ReproduceResult free_run = run_reproduce(o, log);
+  EXPECT_EQ(free_run.count("planned"), 8) << log.str();
+  EXPECT_NE(log.str().find("can          inpformer"), std::string::npos) << log.str();
+  // Another run holds the folder.
+  const int fd = open((d.path() / "run" / ".reproduce.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  test::expect_error<InputError>([&] { run_reproduce(o, log); }, {"another advad reproduce is running", o.out});
+  close(fd);
+  EXPECT_NO_THROW(run_reproduce(o, log)) << "released: runs again";
 }
 
 }  // namespace

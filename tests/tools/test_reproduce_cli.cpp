@@ -146,6 +146,21 @@ TEST_F(Reproduce, WholeProtocolThenResumeRepairAndFailure) {
   EXPECT_NE(fourth.out.find("[train] steps"), std::string::npos) << fourth.out;
   EXPECT_NE(fourth.out.find("blocked: submission"), std::string::npos) << fourth.out;
   EXPECT_EQ(ran_and_up_to_date(fourth.out).first, 0) << "nothing else ran\n" << fourth.out;
+
+  // 5. A variant on the same models (scripts/compare-seed-variants.sh): --packages takes the
+  // earlier run folder, nothing is trained, the test-time pyramid is what changes.
+  const fs::path variant = root_ / "variant";
+  const auto fifth = advad_cli("reproduce " + q(root_ / "data") + " --out " + q(variant) + " --packages " + q(run) +
+                               " --categories can --no-submission --quiet --set 'tiling.levels=1x1;2x2' --set "
+                               "tiling.merge=mean");
+  EXPECT_EQ(fifth.code, 0) << fifth.out;
+  EXPECT_EQ(step_status(variant, "can", "package"), "done");
+  EXPECT_EQ(step_status(variant, "can", "train"), "(no record)") << "a given package is not retrained";
+  EXPECT_NE(read(variant / "can" / "package" / "profile.ini").find("levels=1x1;2x2"), std::string::npos);
+  EXPECT_TRUE(fs::exists(variant / "can" / "eval.json"));
+  EXPECT_NE(read(variant / "summary.csv").find("\ncan,inpformer,"), std::string::npos);
+  EXPECT_EQ(read(run / "can" / "package" / "profile.ini").find("levels=1x1;2x2"), std::string::npos)
+      << "the earlier run's package is linked, never modified";
 }
 
 TEST_F(Reproduce, DryRunShowsTheCostAndWritesNoModel) {
