@@ -19,6 +19,8 @@ section() {  # title, then the advad arguments that print the help
   section "advad train (method inpformer, e.g. models/mvtec_ad2/can.ini)" train models/mvtec_ad2/can.ini --help
   section "advad train (method cpr, e.g. models/mvtec_ad2/vial.ini)" train models/mvtec_ad2/vial.ini --help
   section "advad synth" synth --help
+  section "advad synth mvtec-ad2" synth mvtec-ad2 --help
+  section "advad reproduce" reproduce --help
   section "advad import inpformer" import inpformer --help
   section "advad import cpr" import cpr --help
   for c in predict eval calibrate; do section "advad $c" "$c" --help; done
@@ -29,6 +31,6 @@ section() {  # title, then the advad arguments that print the help
   section "advad serve" serve --help
   section "advad make-demo" make-demo --help
   section "advad bench" bench --help
-  for c in inpformer cpr frame eval; do section "advad bench $c" bench "$c" --help; done
+  for c in inpformer cpr frame eval live; do section "advad bench $c" bench "$c" --help; done
 } > "$out"
 echo "wrote $out"
