@@ -48,18 +48,10 @@ Metrics read_eval(const std::string& file) {
   return m;
 }
 
-std::string pct(double v) {
-  if (std::isnan(v)) return "–";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2f", 100 * v);
-  return b;
-}
-std::string fig(double v) {
-  if (std::isnan(v)) return "–";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2f", v);
-  return b;
-}
+// A figure already in percent, two decimals; "–" where there is none.
+std::string fig(double v) { return std::isnan(v) ? "–" : cv::format("%.2f", v); }
+// A fraction shown in percent.
+std::string pct(double v) { return fig(100 * v); }
 
 // Grouped bars, one group per category: AU-PRO@0.05, SegF1, ClassF1, I-AUROC
 // (test_public), and the seed's SegF1 on test_private as a black tick.
