@@ -71,6 +71,17 @@ InferEnginePtr advad_infer_build_engine(const InferSettings& s, InferEngineError
     return nullptr;
   }
   try {
+    // A per-process cap of the CUDA caching allocator (the property was checked when set).
+    const std::string ignored = advad::apply_cuda_memory_limit(advad::parse_cuda_memory_limit(s.cuda_memory_limit),
+                                                               engine->loaded->model->device());
+    if (!ignored.empty()) GST_INFO("%s", ignored.c_str());
+  } catch (const std::exception& e) {
+    err->resource = false;
+    *error = e.what();
+    *hint = "Set cuda-memory-limit to a fraction in (0, 1] or to bytes the device has, or leave it unset.";
+    return nullptr;
+  }
+  try {
     // The first call pays one-time allocations; the second is what a frame costs.
     engine->scorer->warm_up();
     engine->warm_up_seconds = engine->scorer->warm_up();

@@ -21,6 +21,7 @@ enum {
   PROP_STATS_INTERVAL,
   PROP_LATE_POLICY,
   PROP_MODEL_ID,
+  PROP_CUDA_MEMORY_LIMIT,
 };
 
 // "auto", "cpu", "cuda" or "cuda:N" (N a non-negative integer, nothing after it).
@@ -42,6 +43,18 @@ static bool reject(GstAdvadInfer* self, GParamSpec* pspec, const GValue* value) 
       if (d.empty() || device_ok(d)) return false;
       advad_reject_property(GST_ELEMENT(self), name, d, "auto, cpu, cuda or cuda:N (N = 0, 1, ...)");
       return true;
+    }
+    case PROP_CUDA_MEMORY_LIMIT: {
+      const std::string v = advad_value_string(value);
+      try {
+        advad::parse_cuda_memory_limit(v);
+        return false;
+      } catch (const std::exception&) {
+        advad_reject_property(GST_ELEMENT(self), name, v,
+                              "0 or empty (no limit), a fraction of the device's memory in (0, 1] such as 0.5, or "
+                              "bytes >= 1 MiB with an optional K/M/G/T suffix (powers of 1024) such as 6G");
+        return true;
+      }
     }
     case PROP_BATCH_SIZE:
       if (g_value_get_uint(value) <= 4096) return false;
@@ -85,6 +98,7 @@ static void gst_advad_infer_set_property(GObject* object, guint id, const GValue
       s.model = advad_value_string(value);
       break;
     case PROP_DEVICE: s.device = advad_value_string(value).empty() ? "auto" : advad_value_string(value); break;
+    case PROP_CUDA_MEMORY_LIMIT: s.cuda_memory_limit = advad_value_string(value); break;
     case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
     case PROP_INTERVAL: s.interval = g_value_get_uint(value); break;
     case PROP_THREADS: s.threads = g_value_get_uint(value); break;
@@ -119,6 +133,7 @@ static void gst_advad_infer_get_property(GObject* object, guint id, GValue* valu
     case PROP_PROFILE: g_value_set_string(value, s.profile.c_str()); break;
     case PROP_MODEL: g_value_set_string(value, s.model.c_str()); break;
     case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
+    case PROP_CUDA_MEMORY_LIMIT: g_value_set_string(value, s.cuda_memory_limit.c_str()); break;
     case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
     case PROP_INTERVAL: g_value_set_uint(value, s.interval); break;
     case PROP_THREADS: g_value_set_uint(value, s.threads); break;
@@ -155,6 +170,16 @@ void advad_infer_install_properties(GObjectClass* gobject_class) {
                           "Where the model runs: auto (the first CUDA device if there is one, else the CPU), cpu, "
                           "cuda or cuda:N.",
                           "auto", ADVAD_PARAM_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_CUDA_MEMORY_LIMIT,
+      g_param_spec_string("cuda-memory-limit", "CUDA memory limit",
+                          "Cap on the GPU memory LibTorch's CUDA caching allocator may hold for this process on the "
+                          "model's device (per process: the last element to load a model sets it): empty or 0 = no "
+                          "limit, a fraction of the device's memory in (0, 1] (0.5), or bytes >= 1 MiB with an "
+                          "optional K/M/G/T suffix, powers of 1024 (6G). Allocations beyond it fail with an out-of-"
+                          "memory error instead of taking the whole GPU. Ignored (INFO log) when the model runs on "
+                          "the CPU.",
+                          "", ADVAD_PARAM_READY));
   // Number ranges below are the type's: the element itself rejects what it cannot use
   // (an ERROR naming the value at READY->PAUSED) instead of GLib warning and keeping the old value.
   g_object_class_install_property(

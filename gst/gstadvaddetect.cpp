@@ -36,6 +36,7 @@ struct Forward {
 };
 constexpr Forward kForwards[] = {
     {"profile", INFER},        {"model", INFER},          {"device", INFER},          {"precision", INFER},
+    {"cuda-memory-limit", INFER},
     {"threads", INFER},        {"batch-size", INFER},     {"inference-interval", INFER},
     {"max-unscored", INFER},   {"stats-interval", INFER}, {"late-frames", INFER},     {"stats", INFER},
     {"model-id", INFER},       {"split", POSTPROC},       {"threshold", POSTPROC},    {"json-location", OVERLAY},

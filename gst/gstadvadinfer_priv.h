@@ -25,6 +25,7 @@ struct InferSettings {
   std::string profile;
   std::string model;
   std::string device = "auto";
+  std::string cuda_memory_limit;  // "" = none; see advad::parse_cuda_memory_limit
   guint batch_size = 0;
   guint interval = 1;
   guint threads = 0;

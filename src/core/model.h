@@ -2,6 +2,7 @@
 // TorchScript), its options and precision/device resolution.
 #pragma once
 #include <opencv2/core.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,27 @@ class Model {
 // Resolve "auto|cpu|cuda|cuda:N" to a device; throws ModelError when CUDA is
 // asked for and unavailable (naming the value and what to do).
 torch::Device resolve_device(const std::string& spec);
+
+// A per-process cap on the memory LibTorch's CUDA caching allocator may hold on
+// a device (advadinfer's `cuda-memory-limit`). Text: "" or "0" = no limit; a
+// fraction 0 < f <= 1 of the device's memory ("0.5", "1"); or bytes, an integer
+// >= 1 MiB with an optional K, M, G or T suffix (powers of 1024, "KiB".."TiB"
+// and "KB".."TB" too): "6G", "6442450944". ModelError naming the value and the
+// accepted forms and ranges otherwise.
+struct CudaMemoryLimit {
+  double fraction = 0;  // > 0: a fraction of the device's memory
+  uint64_t bytes = 0;   // > 0: bytes
+  bool none() const { return fraction <= 0 && bytes == 0; }
+  std::string str() const;  // "none", "50% of the device", "6 GiB (6442450944 bytes)"
+};
+CudaMemoryLimit parse_cuda_memory_limit(const std::string& text);
+
+// Applies the limit to `device` (c10::cuda::CUDACachingAllocator::setMemoryFraction;
+// bytes become a fraction of the device's total memory, ModelError when they exceed it).
+// On a CPU device nothing is changed and the return value is the line to log at INFO
+// level ("cuda-memory-limit ... ignored: ... runs on the CPU"); "" otherwise. A build
+// without CUDA never has a CUDA device (resolve_device refuses it first).
+std::string apply_cuda_memory_limit(const CudaMemoryLimit& limit, const torch::Device& device);
 
 // The precision a model runs in, as resolved by resolve_precision (the one
 // resolver every backend uses).

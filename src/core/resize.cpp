@@ -16,13 +16,6 @@ namespace {
 // PIL keeps filter weights as 22-bit fixed point so that 8-bit pixel sums fit an int32.
 constexpr int kPrecisionBits = 32 - 8 - 2;
 
-// The weights of one output pixel: first input index and one weight per input pixel.
-struct Taps {
-  std::vector<int> first, count;
-  std::vector<int> weights;  // out_size * ksize, fixed point
-  int ksize = 0;
-};
-
 double triangle(double x) {
   x = std::fabs(x);
   return x < 1.0 ? 1.0 - x : 0.0;
@@ -30,8 +23,10 @@ double triangle(double x) {
 
 // For downscales the triangle is stretched by the scale factor, so every input
 // pixel contributes (antialiasing); for upscales it is the plain bilinear tent.
-Taps make_taps(int in_size, int out_size) {
-  Taps t;
+}  // namespace
+
+PilTaps pil_bilinear_taps(int in_size, int out_size) {
+  PilTaps t;
   const double scale = static_cast<double>(in_size) / out_size;
   const double filterscale = std::max(scale, 1.0);
   const double support = 1.0 * filterscale;
@@ -64,6 +59,8 @@ Taps make_taps(int in_size, int out_size) {
   return t;
 }
 
+namespace {
+
 inline uint8_t clip8(int acc) {
   if (acc <= 0) return 0;
   int v = acc >> kPrecisionBits;
@@ -72,7 +69,7 @@ inline uint8_t clip8(int acc) {
 
 // One pass along x: every output pixel is a weighted sum of a run of input pixels.
 cv::Mat pass_horizontal(const cv::Mat& src, int out_w) {
-  const Taps t = make_taps(src.cols, out_w);
+  const PilTaps t = pil_bilinear_taps(src.cols, out_w);
   const int cn = src.channels();
   cv::Mat dst(src.rows, out_w, src.type());
   cv::parallel_for_(cv::Range(0, src.rows), [&](const cv::Range& r) {
@@ -94,7 +91,7 @@ cv::Mat pass_horizontal(const cv::Mat& src, int out_w) {
 }
 
 cv::Mat pass_vertical(const cv::Mat& src, int out_h) {
-  const Taps t = make_taps(src.rows, out_h);
+  const PilTaps t = pil_bilinear_taps(src.rows, out_h);
   const int row_len = src.cols * src.channels();
   cv::Mat dst(out_h, src.cols, src.type());
   cv::parallel_for_(cv::Range(0, out_h), [&](const cv::Range& r) {

@@ -6,20 +6,53 @@
 
 namespace advad {
 
-FrameScorer::FrameScorer(std::shared_ptr<const Profile> profile, std::shared_ptr<Model> model, int batch_size)
-    : profile_(std::move(profile)), model_(std::move(model)), batch_size_(batch_size < 0 ? 0 : batch_size) {}
+FramePath parse_frame_path(const std::string& name) {
+  if (name == "auto") return FramePath::Auto;
+  if (name == "opencv") return FramePath::OpenCV;
+  if (name == "tensor") return FramePath::Tensor;
+  throw InputError("frame path '" + name + "' is not valid; accepted: auto | opencv | tensor");
+}
+
+std::string to_string(FramePath path) {
+  switch (path) {
+    case FramePath::Auto: return "auto";
+    case FramePath::OpenCV: return "opencv";
+    case FramePath::Tensor: return "tensor";
+  }
+  return "auto";
+}
+
+FrameScorer::FrameScorer(std::shared_ptr<const Profile> profile, std::shared_ptr<Model> model, int batch_size,
+                         FrameScorerOptions options)
+    : profile_(std::move(profile)), model_(std::move(model)), batch_size_(batch_size < 0 ? 0 : batch_size) {
+  path_ = options.path;
+  if (path_ == FramePath::Auto) path_ = model_->device().is_cpu() ? FramePath::OpenCV : FramePath::Tensor;
+  if (path_ == FramePath::Tensor) batcher_ = std::make_unique<TensorFrameBatcher>(model_->device());
+}
 
 AnomalyMap FrameScorer::score(const cv::Mat& frame, PixelFormat format, const TileLayout& layout) {
   if (frame.cols != layout.frame_width || frame.rows != layout.frame_height)
     throw InputError("frame is " + std::to_string(frame.cols) + "x" + std::to_string(frame.rows) +
                      " but the tile layout was made for " + std::to_string(layout.frame_width) + "x" +
                      std::to_string(layout.frame_height));
-  const cv::Mat rgb = to_rgb(frame, format);
-  const torch::Tensor batch = make_batch(rgb, layout, profile_->input, model_->device());
-  const int64_t n = batch.size(0);
-  const int64_t step = batch_size_ > 0 ? batch_size_ : n;
   std::vector<torch::Tensor> maps;
   std::vector<float> scores;
+  if (path_ == FramePath::Tensor) {
+    const torch::Tensor pixels = batcher_->upload(frame, format);
+    run_model(batcher_->make_batch(pixels, format, layout, profile_->input), layout, &maps, &scores);
+    return stitch_torch(maps, scores, layout);  // on the device; the frame map is the one download
+  }
+  const cv::Mat rgb = to_rgb(frame, format);
+  run_model(make_batch(rgb, layout, profile_->input, model_->device()), layout, &maps, &scores);
+  return stitch(maps, scores, layout);
+}
+
+void FrameScorer::run_model(const torch::Tensor& batch, const TileLayout& layout, std::vector<torch::Tensor>* maps_out,
+                            std::vector<float>* scores_out) {
+  std::vector<torch::Tensor>& maps = *maps_out;
+  std::vector<float>& scores = *scores_out;
+  const int64_t n = batch.size(0);
+  const int64_t step = batch_size_ > 0 ? batch_size_ : n;
   for (int64_t start = 0; start < n; start += step) {
     const int64_t len = std::min(step, n - start);
     std::vector<cv::Size> sizes;
@@ -42,7 +75,6 @@ AnomalyMap FrameScorer::score(const cv::Mat& frame, PixelFormat format, const Ti
     for (auto& m : out.maps) maps.push_back(std::move(m));
     scores.insert(scores.end(), out.scores.begin(), out.scores.end());
   }
-  return stitch(maps, scores, layout);
 }
 
 double FrameScorer::warm_up() {

@@ -272,6 +272,18 @@ TEST_F(GstStrict, InferBatchSizeAndThreadsOutOfRangeAreErrors) {
   expect_error(infer() + " threads=2000", {"threads", "'2000'", "1024"});
 }
 
+TEST_F(GstStrict, InferCudaMemoryLimitOutOfRangeIsAnError) {
+  expect_error(infer() + " cuda-memory-limit=1.5", {"advadinfer", "cuda-memory-limit", "'1.5'", "(0, 1]", "1 MiB"});
+  expect_error(infer() + " cuda-memory-limit=12Q", {"cuda-memory-limit", "'12Q'", "6G"});
+  expect_error("advaddetect cuda-memory-limit=100 profile=" + demo_profile_path(), {"cuda-memory-limit", "'100'"});
+  // A valid limit on the CPU is ignored (an INFO line) and the frames flow.
+  for (const char* ok : {"0.5", "6G", "0"}) {
+    auto r = run(infer() + " cuda-memory-limit=" + ok);
+    EXPECT_FALSE(r->timed_out) << ok;
+    EXPECT_EQ(r->error, nullptr) << ok << ": " << r->error_text();
+  }
+}
+
 TEST_F(GstStrict, InferStatsIntervalNanOrNegativeIsAnError) {
   expect_error(infer() + " stats-interval=nan", {"stats-interval", "'nan'", "86400"});
   expect_error(infer() + " stats-interval=-1", {"stats-interval", "'-1'"});
