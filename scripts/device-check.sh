@@ -74,7 +74,7 @@ STEP_LIST=(
   "bench-cpr|240|build|advad bench cpr --device cuda --precision fp32,bf16 --images 100,400 --size 320 --json|bench_cpr"
   "bench-live|180|build|advad bench live --device cuda (demo scorer) --json|bench_live"
   "bench-inpformer|240|build|advad bench inpformer --device cuda --encoders vit_base,vit_large --sizes 392,448 --precision fp32,bf16 --batch 1,8 --json|bench_inpformer"
-  "bench-frame|240|build|advad bench frame --device cuda --frame 2448x2048 --encoder vit_large --precision fp32,bf16 --profile models/mvtec_ad2/{can,fabric}.ini (the seed's tilings, transfers as rows) --json|bench_frame"
+  "bench-frame|240|build|advad bench frame --device cuda --frame 2448x2048 --encoder vit_large --precision fp32,bf16 --profile models/mvtec_ad2/{can,fabric}.ini --path both (the seed's tilings; the OpenCV and the device-tensor frame path, transfers as rows) --json|bench_frame"
 )
 
 # ---- step bodies (run in a subshell with the environment of the steps before) ----
@@ -110,7 +110,21 @@ debs_env() {
   "$SRC/scripts/debs-env.sh" "$DEBS" "$PREFIX" > "$RES/debs-env.sh" || return 1
   cat "$RES/debs-env.sh"
 }
+# The CUDA runtime headers (cuda_runtime_api.h) on the compiler's path, so that src/core/runtime.cpp
+# reaches LibTorch's CUDA caching allocator (advadinfer's cuda-memory-limit): a pip wheel's
+# site-packages/nvidia/cuda_runtime/include, else the toolkit's /usr/local/cuda/include.
+cuda_headers_env() {
+  local td d; td=$(cat "$RES/torch_dir" 2>/dev/null || echo "$TORCH_DIR")
+  for d in "${td:+$td/../nvidia/cuda_runtime/include}" /usr/local/cuda/include; do
+    if [ -n "$d" ] && [ -f "$d/cuda_runtime_api.h" ]; then
+      case ":${CPATH:-}:" in *":$d:"*) ;; *) export CPATH="$d${CPATH:+:$CPATH}";; esac
+      echo "CUDA runtime headers: $d"; return 0
+    fi
+  done
+  echo "CUDA runtime headers: not found (cuda-memory-limit then needs LibTorch 1.x's exported allocator call)"
+}
 meson_setup() {
+  cuda_headers_env
   local td; td=$(cat "$RES/torch_dir" 2>/dev/null || echo "$TORCH_DIR")
   [ -n "$td" ] || { [ -n "$PY" ] && td=$("$PY" -c 'import torch,os; print(os.path.dirname(torch.__file__))'); }
   [ -n "$td" ] || { echo "no torch_dir (run the find-torch step, or give --torch-dir)"; return 1; }
@@ -119,6 +133,7 @@ meson_setup() {
   else meson setup "$BUILD" "${args[@]}"; fi
 }
 build() {
+  cuda_headers_env
   if ((FULL)); then ninja -C "$BUILD" -j"$JOBS"; return; fi
   local t targets=()
   for t in src/tools/advad tests/cuda/test_cuda_parity gst/libgstadvad.so gst/libgstadvad-elements.so.0; do
@@ -146,7 +161,7 @@ bench_frame() {
   local category rc=0
   for category in can fabric; do
     advad bench frame --device cuda --frame 2448x2048 --profile "$SRC/models/mvtec_ad2/$category.ini" --encoder vit_large \
-      --precision fp32,bf16 --iters 3 --json "$RES/bench-frame-$category.json" || rc=1
+      --precision fp32,bf16 --iters 3 --path both --json "$RES/bench-frame-$category.json" || rc=1
   done
   return $rc
 }

@@ -3,6 +3,7 @@
 // stitching and post-processing — with the real core APIs and an INP-Former
 // package of random weights, tiled by a grid, a pyramid (--levels) or a
 // profile's [tiling] (--profile, e.g. the seed's models/mvtec_ad2/can.ini).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/postproc.h"
+#include "core/tensor_frame.h"
 #include "core/tile_layout.h"
 #include "engine/model_factory.h"
 #include "inpformer/inpformer_package.h"
@@ -54,7 +56,10 @@ int bench_frame_main(int argc, char** argv) {
                  "With a CUDA --device, crop/resize stays on the CPU and two rows are added: the float32\n"
                  "batch's copy to the device and the tile maps' copy back; stitching runs on the CPU\n"
                  "(advadinfer uploads uint8 tiles and stitches on the device). The device is synchronised\n"
-                 "before every clock reading.");
+                 "before every clock reading.\n"
+                 "--path tensor times the device-tensor path advadinfer takes on a GPU (the frame uploaded\n"
+                 "once, crop/resize/normalise, stitching as tensor ops on --device, the frame map downloaded\n"
+                 "once); --path both runs the two and prints tensor/opencv per stage.");
   args.option("frame", "WxH", "frame size (MVTec AD 2: 2448x2048)", "2448x2048")
       .option("grid", "CxR", "tiling grid, one level (with --profile: only when given)", "2x2")
       .option("levels", "L",
@@ -75,6 +80,7 @@ int bench_frame_main(int argc, char** argv) {
       .option("precision", "LIST",
               "comma-separated: auto, fp32, bf16, int8 (one table per precision; speed-up against the first)",
               "auto")
+      .option("path", "P", "opencv | tensor | both: the frame path (see above)", "opencv")
       .option("json", "FILE", "also write the rows (with units) as one JSON object to FILE ('-' = stdout)");
   if (!args.parse(argc, argv)) return 0;
   torch::Device device(torch::kCPU);
@@ -83,6 +89,12 @@ int bench_frame_main(int argc, char** argv) {
   } catch (const ModelError& e) {
     throw cli::UsageError("advad bench frame: --device: " + std::string(e.what()));
   }
+  const std::string path_arg = args.str("path");
+  if (path_arg != "opencv" && path_arg != "tensor" && path_arg != "both")
+    throw cli::UsageError("advad bench frame: --path must be opencv, tensor or both, got '" + path_arg + "'");
+  std::vector<bool> tensor_paths;
+  if (path_arg != "tensor") tensor_paths.push_back(false);
+  if (path_arg != "opencv") tensor_paths.push_back(true);
   std::vector<std::string> precisions;
   {
     std::stringstream ss(args.str("precision"));
@@ -229,69 +241,114 @@ int bench_frame_main(int argc, char** argv) {
               "%d frame(s)\n",
               fw, fh, levels.c_str(), layout.tiles.size(), p.tiling.overlap, to_string(p.tiling.merge).c_str(),
               args.str("encoder").c_str(), size, device.str().c_str(), torch::get_num_threads(), iters);
-  std::vector<const char*> stages;
-  if (on_cpu)
-    stages = {"crop/resize (make_batch)", "model (forward + maps)", "stitch", "post-processing", "total"};
-  else
-    stages = {"crop/resize (make_batch)", "transfer to device", "model (forward + maps)", "transfer from device",
-              "stitch",                   "post-processing",    "total"};
+  out["path"] = path_arg;
+  if (std::find(tensor_paths.begin(), tensor_paths.end(), true) != tensor_paths.end()) {
+    out["units"]["bytes_to_device"] = "bytes per frame";
+    out["units"]["bytes_from_device"] = "bytes per frame";
+  }
   std::vector<double> first;
+  TensorFrameBatcher batcher(device);
   for (size_t k = 0; k < models.size(); ++k) {
     Model& model = *models[k];
-    std::vector<double> ts(stages.size(), 0.0);  // seconds per stage over the timed frames; last = total
-    double bytes_in = 0, bytes_out = 0;
-    for (int it = 0; it <= iters; ++it) {
-      std::vector<double> t{now_s()};
-      auto batch = make_batch(frame, layout, p.input, torch::kCPU);  // the CPU's work in advadinfer too
-      t.push_back(now_s());
-      if (!on_cpu) {
-        bytes_in = static_cast<double>(batch.numel() * batch.element_size());
-        batch = batch.to(device);
-        sync(device);
-        t.push_back(now_s());
-      }
-      ScoredBatch sb = model.score(batch, sizes);
-      sync(device);
-      t.push_back(now_s());
-      if (!on_cpu) {
-        bytes_out = 0;
-        for (auto& m : sb.maps) {
-          m = m.to(torch::kCPU);
-          bytes_out += static_cast<double>(m.numel() * m.element_size());
+    std::vector<double> opencv_total;
+    for (const bool tensor : tensor_paths) {
+      std::vector<const char*> stages;
+      if (tensor)
+        stages = {"upload (frame)",        "crop/resize (tensor)", "model (forward + maps)", "stitch + download",
+                  "post-processing",       "total"};
+      else if (on_cpu)
+        stages = {"crop/resize (make_batch)", "model (forward + maps)", "stitch", "post-processing", "total"};
+      else
+        stages = {"crop/resize (make_batch)", "transfer to device", "model (forward + maps)", "transfer from device",
+                  "stitch",                   "post-processing",    "total"};
+      std::vector<double> ts(stages.size(), 0.0);  // seconds per stage over the timed frames; last = total
+      double bytes_in = 0, bytes_out = 0;
+      for (int it = 0; it <= iters; ++it) {
+        std::vector<double> t{now_s()};
+        ScoredBatch sb;
+        AnomalyMap am;
+        if (tensor) {
+          const torch::Tensor pixels = batcher.upload(frame, PixelFormat::RGB);
+          sync(device);
+          t.push_back(now_s());
+          const torch::Tensor batch = batcher.make_batch(pixels, PixelFormat::RGB, layout, p.input);
+          sync(device);
+          t.push_back(now_s());
+          sb = model.score(batch, sizes);
+          sync(device);
+          t.push_back(now_s());
+          am = stitch_torch(sb.maps, sb.scores, layout);  // on --device; one frame map comes back
+          t.push_back(now_s());
+          bytes_in = on_cpu ? 0.0 : static_cast<double>(frame.total() * frame.elemSize());
+          bytes_out = on_cpu ? 0.0 : static_cast<double>(am.map.total() * am.map.elemSize());
+        } else {
+          auto batch = make_batch(frame, layout, p.input, torch::kCPU);  // the CPU's work in advadinfer too
+          t.push_back(now_s());
+          if (!on_cpu) {
+            bytes_in = static_cast<double>(batch.numel() * batch.element_size());
+            batch = batch.to(device);
+            sync(device);
+            t.push_back(now_s());
+          }
+          sb = model.score(batch, sizes);
+          sync(device);
+          t.push_back(now_s());
+          if (!on_cpu) {
+            bytes_out = 0;
+            for (auto& m : sb.maps) {
+              m = m.to(torch::kCPU);
+              bytes_out += static_cast<double>(m.numel() * m.element_size());
+            }
+            t.push_back(now_s());
+          }
+          am = stitch(sb.maps, sb.scores, layout);
+          t.push_back(now_s());
         }
+        Detection d = postprocess(am.map, am.score, p.threshold, p.post, frame);
         t.push_back(now_s());
+        (void)d;
+        if (it == 0) continue;  // warm-up
+        for (size_t i = 0; i + 1 < t.size(); ++i) ts[i] += t[i + 1] - t[i];
       }
-      AnomalyMap am = stitch(sb.maps, sb.scores, layout);
-      t.push_back(now_s());
-      Detection d = postprocess(am.map, am.score, p.threshold, p.post, frame);
-      t.push_back(now_s());
-      (void)d;
-      if (it == 0) continue;  // warm-up
-      for (size_t i = 0; i + 1 < t.size(); ++i) ts[i] += t[i + 1] - t[i];
+      double total = 0;
+      for (size_t i = 0; i + 1 < ts.size(); ++i) total += ts[i];
+      ts.back() = total;
+      if (first.empty()) first = ts;
+      const bool comparable = first.size() == ts.size();
+      std::printf("\nprecision %s, path %s\n%-28s %10s %7s %9s\n", names[k].c_str(), tensor ? "tensor" : "opencv",
+                  "stage", "ms/frame", "share", "speed-up");
+      for (size_t i = 0; i < ts.size(); ++i) {
+        const double speedup = comparable && ts[i] > 0 ? first[i] / ts[i] : 0.0;
+        std::printf("%-28s %10.1f %6.1f%% %8.2fx\n", stages[i], ts[i] / iters * 1e3, 100.0 * ts[i] / total, speedup);
+        nlohmann::json row = {{"precision", precisions[k]},
+                              {"resolved", names[k]},
+                              {"device", device.str()},
+                              {"path", tensor ? "tensor" : "opencv"},
+                              {"stage", stages[i]},
+                              {"ms_per_frame", ts[i] / iters * 1e3},
+                              {"share", ts[i] / total},
+                              {"speedup", speedup}};
+        if (!on_cpu && !tensor && i == 1) row["bytes_to_device"] = bytes_in;
+        if (!on_cpu && !tensor && i == 3) row["bytes_from_device"] = bytes_out;
+        if (!on_cpu && tensor && i == 0) row["bytes_to_device"] = bytes_in;
+        if (!on_cpu && tensor && i == 3) row["bytes_from_device"] = bytes_out;
+        out["rows"].push_back(row);
+      }
+      if (!on_cpu && !tensor)
+        std::printf("transfers per frame: %.1f MB to the device (float32 batch), %.1f MB back (tile maps)\n",
+                    bytes_in / 1e6, bytes_out / 1e6);
+      if (!on_cpu && tensor)
+        std::printf("transfers per frame: %.1f MB to the device (uint8 frame), %.1f MB back (float32 frame map)\n",
+                    bytes_in / 1e6, bytes_out / 1e6);
+      if (!tensor) opencv_total = {ts.back()};
+      if (tensor && !opencv_total.empty()) {
+        const double ratio = ts.back() / opencv_total[0];
+        std::printf("tensor / opencv total time: %.2f (precision %s, %s)\n", ratio, names[k].c_str(),
+                    device.str().c_str());
+        out["tensor_over_opencv"].push_back({{"precision", precisions[k]}, {"device", device.str()}, {"ratio", ratio}});
+      }
+      std::fflush(stdout);
     }
-    double total = 0;
-    for (size_t i = 0; i + 1 < ts.size(); ++i) total += ts[i];
-    ts.back() = total;
-    if (first.empty()) first = ts;
-    std::printf("\nprecision %s\n%-28s %10s %7s %9s\n", names[k].c_str(), "stage", "ms/frame", "share", "speed-up");
-    for (size_t i = 0; i < ts.size(); ++i) {
-      const double speedup = ts[i] > 0 ? first[i] / ts[i] : 0.0;
-      std::printf("%-28s %10.1f %6.1f%% %8.2fx\n", stages[i], ts[i] / iters * 1e3, 100.0 * ts[i] / total, speedup);
-      nlohmann::json row = {{"precision", precisions[k]},
-                            {"resolved", names[k]},
-                            {"device", device.str()},
-                            {"stage", stages[i]},
-                            {"ms_per_frame", ts[i] / iters * 1e3},
-                            {"share", ts[i] / total},
-                            {"speedup", speedup}};
-      if (!on_cpu && i == 1) row["bytes_to_device"] = bytes_in;
-      if (!on_cpu && i == 3) row["bytes_from_device"] = bytes_out;
-      out["rows"].push_back(row);
-    }
-    if (!on_cpu)
-      std::printf("transfers per frame: %.1f MB to the device (float32 batch), %.1f MB back (tile maps)\n",
-                  bytes_in / 1e6, bytes_out / 1e6);
-    std::fflush(stdout);
   }
   if (args.has("json")) write_json_output(args.str("json"), out);
   return 0;
