@@ -38,10 +38,10 @@ namespace {
 std::string cuda_unavailable_reason() {
   const std::string instead = "; use device=cpu, or device=auto (the first CUDA device when there is one, else the CPU)";
 #ifdef ADVAD_WITH_CUDA
-  return "no CUDA device is usable: this advad build has CUDA (LibTorch with libtorch_cuda) but LibTorch sees no "
+  return "no usable CUDA device: this advad build has CUDA (LibTorch with libtorch_cuda) but LibTorch sees no "
          "GPU (no NVIDIA GPU or driver, or CUDA_VISIBLE_DEVICES hides it; nvidia-smi tells which)" + instead;
 #else
-  return "this advad build has no CUDA: its LibTorch is CPU-only (e.g. Debian's libtorch 1.13; a GPU in this "
+  return "no usable CUDA device: this advad build has no CUDA, its LibTorch is CPU-only (e.g. Debian's libtorch 1.13; a GPU in this "
          "machine would not be used either). Build against a CUDA LibTorch with meson -Dtorch_dir=... "
          "(docs/gpu.md)" + instead;
 #endif
