@@ -389,6 +389,9 @@ TEST(CprBankFile, CorruptFilesGiveErrorsNamingTheFile) {
   expect_error(write("magic.bin", "NOTABANK" + bytes.substr(8)), "bad magic");
   expect_error(write("trunc.bin", bytes.substr(0, bytes.size() - 100)), "truncated");
   expect_error(write("short.bin", bytes.substr(0, 30)), "header");
+  // Half-copied by one byte of the last tensor's padding, or appended to: the length is checked to the byte.
+  expect_error(write("one_short.bin", bytes.substr(0, bytes.size() - 1)), "truncated");
+  expect_error(write("one_long.bin", bytes + "x"), "header describes");
   std::string flipped = bytes;
   flipped[flipped.size() - 300] ^= 0x5a;
   expect_error(write("flip.bin", flipped), "checksum");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -265,6 +266,7 @@ CprBank CprBank::load(const std::string& path) {
   }
   const uint64_t data_start = (head + hn + kAlign - 1) / kAlign * kAlign;
   CprBank bank;
+  uint64_t data_end = 0;  // where the last tensor's padding ends: the writer's file length
   try {
     if (header.at("format") != "advad-cpr-bank") throw ModelError(path + ": not an advad CPR bank header");
     bank.input_h = header.at("input").at(0).get<int64_t>();
@@ -286,6 +288,7 @@ CprBank CprBank::load(const std::string& path) {
       if (data_start + offset + n > file_size || data_start + offset + n < data_start)
         throw ModelError(path + ": CPR bank is truncated (tensor '" + name + "' ends past the end of the file; " +
                          std::to_string(file_size) + " bytes)");
+      data_end = std::max(data_end, offset + (n + kAlign - 1) / kAlign * kAlign);
       const char* at = map->data() + data_start + offset;
       if (checksum(at, n) != e.at("checksum").get<uint64_t>())
         throw ModelError(path + ": tensor '" + name + "' is corrupt (checksum mismatch); rebuild the bank");
@@ -307,6 +310,10 @@ CprBank CprBank::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw ModelError(path + ": CPR bank header is incomplete (" + std::string(e.what()) + ")");
   }
+  // A half-copied (or appended-to) file: the length the header describes, to the byte.
+  if (file_size != data_start + data_end)
+    throw ModelError(path + ": CPR bank is " + std::to_string(file_size) + " bytes but its header describes " +
+                     std::to_string(data_start + data_end) + " (truncated or partly copied?); rebuild or copy it again");
   bank.validate(path);
   return bank;
 }
