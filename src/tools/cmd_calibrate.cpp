@@ -136,7 +136,9 @@ int cmd_calibrate(int argc, char** argv) {
   if (!a.has("dataset")) throw cli::UsageError("advad calibrate: --dataset <DIR> is required (see advad calibrate --help)");
   const double k = a.number("k"), pct = a.number("percentile");
   double budget = a.number("false-alarms");
-  if (!std::isfinite(k)) throw cli::UsageError("advad calibrate: --k must be a finite number, got " + a.str("k"));
+  if (!(std::isfinite(k) && k >= 0))
+    throw cli::UsageError("advad calibrate: --k must be a finite number >= 0, got " + a.str("k"));
+  if (a.integer("batch") < 0) throw cli::UsageError("advad calibrate: --batch must be >= 0 (0 = all tiles), got " + a.str("batch"));
   if (!(budget >= 0 && budget < 1))
     throw cli::UsageError("advad calibrate: --false-alarms must be a fraction in [0, 1) (0.01 = 1 %), got " +
                           a.str("false-alarms"));

@@ -97,11 +97,17 @@ int cmd_make_demo(int argc, char** argv) {
   if (n < 0) throw cli::UsageError("advad make-demo: --frames must be >= 0");
   if (w < 32 || h < 32) throw cli::UsageError("advad make-demo: --width and --height must be >= 32");
   if (every < 0) throw cli::UsageError("advad make-demo: --defect-every must be >= 0");
+  // Checked even without --video (where it is used): a bad value is never ignored.
+  if (!(args.number("fps") > 0 && args.number("fps") <= 1000))
+    throw cli::UsageError("advad make-demo: --fps must be in (0, 1000], got '" + args.str("fps") + "'");
   DemoOptions opt;
   opt.input_size = args.integer("input-size");
   if (opt.input_size < 32 || opt.input_size > 4096)
     throw cli::UsageError("advad make-demo: --input-size must be in 32..4096");
   opt.threshold = args.number("threshold");
+  // The range a profile's [threshold] accepts: refused here, naming the flag, before anything is written.
+  if (!(opt.threshold >= -1e9 && opt.threshold <= 1e9))
+    throw cli::UsageError("advad make-demo: --threshold " + args.str("threshold") + " is outside the profile's range [-1e9, 1e9]");
   opt.overlap = args.number("overlap");
   if (opt.overlap < 0 || opt.overlap >= 0.5)
     throw cli::UsageError("advad make-demo: --overlap " + args.str("overlap") + " is outside [0, 0.5)");

@@ -112,6 +112,10 @@ int cmd_run(int argc, char** argv) {
   if (fps < 1) throw cli::UsageError("advad run: --fps must be >= 1");
   if (interval < 1) throw cli::UsageError("advad run: --interval must be >= 1");
   if (threads < 0) throw cli::UsageError("advad run: --threads must be >= 0");
+  // The element's -1 means "the profile's threshold": a negative override would silently be ignored.
+  if (args.has("threshold") && !(args.number("threshold") >= 0))
+    throw cli::UsageError("advad run: --threshold " + args.str("threshold") +
+                          " is not accepted; accepted: a finite score >= 0 (leave it out for the profile's threshold)");
   const bool test_input = input == "test";
   const bool folder_input = !test_input && fs::is_directory(input);
   if (!test_input && !folder_input && !fs::is_regular_file(input))
@@ -125,11 +129,13 @@ int cmd_run(int argc, char** argv) {
 
   std::vector<fs::path> files;
   long total = 0;
+  // Checked whatever the input (they are used only with --input test, but a bad value is never ignored).
+  const long frames_flag = args.integer("frames");
+  if (frames_flag < 1) throw cli::UsageError("advad run: --frames must be >= 1");
+  if (args.integer("width") < 32 || args.integer("height") < 32)
+    throw cli::UsageError("advad run: --width and --height must be >= 32");
   if (test_input) {
-    total = args.integer("frames");
-    if (total < 1) throw cli::UsageError("advad run: --frames must be >= 1");
-    if (args.integer("width") < 32 || args.integer("height") < 32)
-      throw cli::UsageError("advad run: --width and --height must be >= 32");
+    total = frames_flag;
   } else if (folder_input) {
     files = image_files(input);
     total = static_cast<long>(files.size());

@@ -88,6 +88,9 @@ int import_inpformer_main(int argc, char** argv) {
   p.input.resize = ResizeFilter::PilBilinear;
   p.tiling.levels = parse_grid(args.str("tiling"));
   p.threshold = args.number("threshold");
+  // The range a profile's [threshold] accepts: refused here, naming the flag, before anything is written.
+  if (!(p.threshold >= -1e9 && p.threshold <= 1e9))
+    throw cli::UsageError("advad import inpformer: --threshold " + args.str("threshold") + " is outside the profile's range [-1e9, 1e9]");
   std::string ini = inpformer::save_package(out, net, p, spec.map);
   std::cout << "wrote " << ini << " and " << (fs::path(out) / "weights.pth").string() << "\n"
             << "  " << net->cfg.describe() << ", input " << size << (crop ? " crop " + std::to_string(crop) : "")

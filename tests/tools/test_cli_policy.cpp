@@ -437,3 +437,16 @@ TEST(CliBench, DeviceErrorsProfileAndPyramid) {
   EXPECT_EQ(bad_levels.code, 2) << bad_levels.out;
   EXPECT_NE(bad_levels.out.find("--levels"), std::string::npos) << bad_levels.out;
 }
+
+// Numeric flags are checked whatever the input: a negative --threshold (the element's "use the
+// profile" value) and --frames/--width/--height with an image folder are refused, not ignored.
+TEST_F(CliPolicy, RunRefusesBadNumbersWhateverTheInput) {
+  const fs::path data = dataset("runflags");
+  const std::string base = "run --profile " + q(profile_) + " --input " + q(data / "mini/train/good") + " --quiet";
+  for (auto [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--threshold", "-1"}, {"--threshold", "nan"}, {"--frames", "nan"}, {"--width", "inf"}, {"--height", "-1"}}) {
+    CliRun r = advad_cli(base + " " + flag + " " + value);
+    EXPECT_EQ(r.code, 2) << flag << " " << value << ": " << r.out;
+    EXPECT_NE(r.out.find(flag), std::string::npos) << r.out;
+  }
+}
