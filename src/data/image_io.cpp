@@ -120,4 +120,12 @@ void write_image(const std::string& path, const cv::Mat& image) {
   if (!ok) throw InputError("cannot write " + path + ": check that the folder exists and is writable");
 }
 
+void write_rgb_image(const std::string& path, const cv::Mat& img) {
+  ensure_parent_dir(path);
+  if (img.channels() != 3) return write_image(path, img);
+  cv::Mat bgr;
+  cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
+  write_image(path, bgr);
+}
+
 }  // namespace advad

@@ -31,6 +31,10 @@ cv::Size image_size(const std::string& path);
 // Writes an 8-bit image (PNG for .png); InputError naming the file on failure.
 void write_image(const std::string& path, const cv::Mat& image);
 
+// Writes an 8-bit RGB (R first) or gray image, creating its folder: the
+// generated datasets' writer (OpenCV's imwrite wants BGR).
+void write_rgb_image(const std::string& path, const cv::Mat& rgb_or_gray);
+
 // Creates the parent folder of `path` (InputError when that fails).
 void ensure_parent_dir(const std::string& path);
 

@@ -20,17 +20,7 @@ std::string idx3(int i) {
   return b;
 }
 
-// Writes an RGB or gray 8-bit image as PNG (OpenCV wants BGR).
-void save(const fs::path& path, const cv::Mat& img) {
-  ensure_parent_dir(path.string());
-  if (img.channels() == 3) {
-    cv::Mat bgr;
-    cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
-    write_image(path.string(), bgr);
-  } else {
-    write_image(path.string(), img);
-  }
-}
+void save(const fs::path& path, const cv::Mat& img) { write_rgb_image(path.string(), img); }
 
 cv::Mat lit(const cv::Mat& img, const std::string& cond) {
   double gain = cond == "overexposed" ? 1.35 : cond == "underexposed" ? 0.6 : 1.0;

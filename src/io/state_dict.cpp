@@ -17,6 +17,9 @@ namespace advad {
 
 using pickle::Value;
 using pickle::ValuePtr;
+using torch_archive::first_line;
+using torch_archive::shape_str;
+using torch_archive::starts_with;
 
 const torch::Tensor& StateDict::at(const std::string& k) const {
   auto it = tensors.find(k);
@@ -26,18 +29,6 @@ const torch::Tensor& StateDict::at(const std::string& k) const {
 }
 
 namespace {
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream o;
-  o << "[";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << "]";
-  return o.str();
-}
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 // A state dict holds tensors only: any global beyond the tensor machinery is refused by name.
 ValuePtr refuse_class(const std::string& module, const std::string& name) {

@@ -29,9 +29,7 @@ const std::vector<std::pair<std::string, torch::ScalarType>>& storage_types() {
   return t;
 }
 
-namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
+std::string shape_str(c10::IntArrayRef s) {
   std::ostringstream o;
   o << "[";
   for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
@@ -42,6 +40,8 @@ std::string shape_str(const std::vector<int64_t>& s) {
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+namespace {
 
 // Globals every torch.save pickle may use for its tensors and containers
 // ("__builtin__" is protocol 2's name for "builtins").

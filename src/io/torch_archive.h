@@ -33,4 +33,9 @@ struct OtherGlobals {
 // malformed pickle, missing or short storage records.
 pickle::ValuePtr load(const std::string& path, const OtherGlobals& other);
 
+// Message helpers shared by the readers built on this one (state_dict).
+std::string shape_str(c10::IntArrayRef shape);  // "[2, 3]"
+std::string first_line(const std::string& s);   // a LibTorch message without its backtrace
+bool starts_with(const std::string& s, const std::string& prefix);
+
 }  // namespace advad::torch_archive

@@ -22,16 +22,7 @@ std::string idx3(int i) {
   return std::string(s.size() < 3 ? 3 - s.size() : 0, '0') + s;
 }
 
-void save(const fs::path& path, const cv::Mat& img) {
-  ensure_parent_dir(path.string());
-  if (img.channels() == 3) {
-    cv::Mat bgr;
-    cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
-    write_image(path.string(), bgr);
-  } else {
-    write_image(path.string(), img);
-  }
-}
+void save(const fs::path& path, const cv::Mat& img) { write_rgb_image(path.string(), img); }
 
 void check_count(const char* what, int n, int lo) {
   if (n < lo || n > 999)
