@@ -84,6 +84,8 @@ find_torch() {
     TORCH_DIR=$("$PY" -c 'import torch,os; print(os.path.dirname(torch.__file__))') || return 1
   fi
   echo "torch_dir=$TORCH_DIR"
+  # The LibTorch the build compiles against (its headers' version.h), whatever python says.
+  echo "libtorch version (builds against): $("$SRC/scripts/torch-info.sh" version "$TORCH_DIR" 2>&1)"
   [ -n "$PY" ] && "$PY" - <<'EOF'
 import torch
 print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(),
@@ -194,7 +196,8 @@ if ((DRY)); then
   missing=()
   echo "device-check --dry-run (source $SRC)"
   if [ -n "$TORCH_DIR" ]; then
-    "$SRC/scripts/torch-info.sh" version "$TORCH_DIR" >/dev/null 2>&1 && echo "  torch: --torch-dir $TORCH_DIR" ||
+    "$SRC/scripts/torch-info.sh" version "$TORCH_DIR" >/dev/null 2>&1 &&
+      echo "  torch: --torch-dir $TORCH_DIR (LibTorch $("$SRC/scripts/torch-info.sh" version "$TORCH_DIR"))" ||
       missing+=("torch: --torch-dir $TORCH_DIR is not a LibTorch")
   elif [ -n "$PY" ]; then
     echo "  torch: $PY ($("$PY" -c 'import torch,os; print(torch.__version__, os.path.dirname(torch.__file__))' 2>&1))"

@@ -26,7 +26,7 @@
 #include <cmath>
 #include <opencv2/core.hpp>
 #include <sstream>
-#include <torch/linalg.h>
+#include <torch/types.h>
 
 #include "core/error.h"
 
@@ -80,7 +80,8 @@ torch::Tensor lda_direction(const torch::Tensor& x0, const torch::Tensor& x1) {
   xc = torch::where(flat.unsqueeze(0), torch::zeros_like(xc), xc);
   const double fac = 1.0 / static_cast<double>(xc.size(0) - 2);
   const auto scaled = xc.div(sd).mul(std::sqrt(fac));
-  const auto svd = torch::linalg::svd(scaled, /*full_matrices=*/false, c10::nullopt);
+  // torch::linalg_svd (ATen's op), not torch::linalg::svd: LibTorch 2.x has no torch/linalg.h.
+  const auto svd = torch::linalg_svd(scaled, /*full_matrices=*/false);
   const auto s = std::get<1>(svd);
   const auto vt = std::get<2>(svd);
   const double smax = s.numel() ? s[0].item<double>() : 0.0;
