@@ -24,8 +24,9 @@
 # header the other version lacks, found in /usr/include's 1.13) fails as "leak". Precompiled
 # header entries themselves (-x c++-header) are skipped: their text is part of every source.
 #
-# Prints one line per source (ok/FAIL, seconds, first error) and a summary; exit 0 when every
-# source compiled, 1 when any failed, 2 on a usage error. A full run is slow (~10-20 s of CPU a
+# Prints one line per source (ok, warn = compiled with warnings, FAIL, LEAK; seconds; the first
+# error or warning) and a summary; exit 0 when every source compiled (warnings do not fail it),
+# 1 when any failed or leaked, 2 on a usage error. A full run is slow (~10-20 s of CPU a
 # source; run it under `nice -n 19`). Debian's 2.6 libraries need glibc 2.38, so on Debian 12
 # only this header check is possible. See docs/gpu.md ("LibTorch 2.x").
 set -uo pipefail
@@ -160,10 +161,13 @@ def run(item):
         elif line and not line.startswith("Multiple include guards") and not re.match(r"^(/|\.\./|[A-Za-z_]).*\.h(pp)?$", line):
             diag.append(line)
     errors = [l for l in diag if re.search(r"(fatal )?error:", l)]
+    warnings = [l for l in diag if re.search(r" warning:", l)]
     if p.returncode != 0:
         status, first = "FAIL", (errors[0] if errors else (diag[0] if diag else "exit %d" % p.returncode))
     elif leaks:
         status, first = "LEAK", "reads %s (not from %s)" % (leaks[0], prefix)
+    elif warnings:
+        status, first = "warn", "%d warning(s): %s" % (len(warnings), warnings[0])
     else:
         status, first = "ok", ""
     if status != "ok" and logdir:
@@ -183,12 +187,13 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         name, status, secs, first = r
         print("[%3d/%d] %-4s %6.1fs  %s%s" % (n, len(checks), status, secs, name, ("  " + first) if first else ""), flush=True)
 
-bad = [r for r in results if r[1] != "ok"]
-print("\n%-55s %-4s %s" % ("source", "", "first error"))
+bad = [r for r in results if r[1] not in ("ok", "warn")]
+warned = [r for r in results if r[1] == "warn"]
+print("\n%-55s %-4s %s" % ("source", "", "first error (or warning)"))
 for name, status, secs, first in results:
     if status != "ok":
         print("%-55s %-4s %s" % (name, status, first[:200]))
-print("summary: %d checked, %d ok, %d failed (%.0f s) against LibTorch %s"
-      % (len(results), len(results) - len(bad), len(bad), time.time() - t0, torch_version()))
+print("summary: %d checked, %d ok, %d failed, %d compiled with warnings (%.0f s) against LibTorch %s"
+      % (len(results), len(results) - len(bad), len(bad), len(warned), time.time() - t0, torch_version()))
 sys.exit(1 if bad else 0)
 PY

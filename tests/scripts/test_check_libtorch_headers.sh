@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/check-libtorch-headers.sh: syntax (bash -n), --help, usage errors, and a run on a
-# made-up compile_commands.json of three tiny sources against a made-up LibTorch prefix (seconds,
+# made-up compile_commands.json of four tiny sources against a made-up LibTorch prefix (seconds,
 # no download): the build's own LibTorch include folder and the .gch are swapped for the prefix
-# and the pch's text; a missing header FAILs; a LibTorch header read from outside the prefix is
+# and the pch's text; a missing header FAILs; a warning is shown (warn) but passes; a LibTorch header read from outside the prefix is
 # a LEAK; exit 1 names them. The real check against LibTorch 2.x is not part of the tests
 # (docs/gpu.md, "LibTorch 2.x").
 set -uo pipefail
@@ -45,6 +45,7 @@ static_assert(TORCH_VERSION_MAJOR == 9 && NEW_ONLY == 1, "the prefix's headers, 
 EOF
 printf '#include <torch/version.h>\n#include <torch/no_such_header.h>\n' > "$tmp/src/bad.cpp"
 printf '#include <torch/version.h>\n#include <c10/old_only.h>\n' > "$tmp/src/leak.cpp"
+printf '#include <torch/version.h>\nint f() { int unused_x; return 0; }\n' > "$tmp/src/warn.cpp"
 printf 'int plain();\n' > "$tmp/src/plain.cpp"
 cxx=$(command -v c++ || command -v g++)
 entry() {  # file, extra args
@@ -58,6 +59,7 @@ entry() {  # file, extra args
   entry "$tmp/src/ok.cpp"; echo ','
   entry "$tmp/src/bad.cpp"; echo ','
   entry "$tmp/src/leak.cpp"; echo ','
+  entry "$tmp/src/warn.cpp"; echo ','
   printf '{"directory": "%s", "file": "%s", "command": "%s -std=c++17 -o o2 -c %s"}\n' "$tmp/b" "$tmp/src/plain.cpp" "$cxx" "$tmp/src/plain.cpp"
   echo ']'
 } > "$tmp/b/compile_commands.json"
@@ -66,15 +68,16 @@ out=$(cd "$tmp" && bash "$S" --log-dir "$tmp/logs" "$tmp/prefix" "$tmp/b" 2>&1);
 echo "$out" | sed 's/^/    | /'
 check "made-up run exits 1 (a failure)" "[ $rc -eq 1 ]"
 check "reports the prefix's version 9.8.7" "grep -q 'TORCH_VERSION 9.8.7' <<<\"\$out\""
-check "checks 3 LibTorch sources, skips the pch entry and the plain source" \
-  "grep -q '^3 sources build against LibTorch; 1 precompiled-header' <<<\"\$out\""
+check "checks 4 LibTorch sources, skips the pch entry and the plain source" \
+  "grep -q '^4 sources build against LibTorch; 1 precompiled-header' <<<\"\$out\""
 check "ok.cpp compiles against the prefix (pch text included)" "grep -qE '\\] ok .*src/ok.cpp' <<<\"\$out\""
 check "bad.cpp FAILs with its first error" "grep -qE 'FAIL .*src/bad.cpp .*no_such_header.h' <<<\"\$out\""
 check "leak.cpp is a LEAK naming the old header" "grep -qE 'LEAK .*src/leak.cpp .*sys/c10/old_only.h' <<<\"\$out\""
-check "summary line counts 1 ok, 2 failed" "grep -q 'summary: 3 checked, 1 ok, 2 failed' <<<\"\$out\""
-check "--log-dir keeps the failing sources' logs" "[ \$(ls '$tmp/logs' | wc -l) -eq 2 ]"
+check "warn.cpp compiles with its warning shown" "grep -qE '\\] warn .*src/warn.cpp .*1 warning.*unused_x' <<<\"\$out\""
+check "summary line counts 2 ok (1 with warnings), 2 failed" "grep -q 'summary: 4 checked, 2 ok, 2 failed, 1 compiled with warnings' <<<\"\$out\""
+check "--log-dir keeps the failing sources' logs" "[ \$(ls '$tmp/logs' | wc -l) -eq 3 ]"
 out=$(cd "$tmp" && bash "$S" --only 'ok\.cpp$' "$tmp/prefix" "$tmp/b" 2>&1); rc=$?
-check "--only ok.cpp: exit 0, 1 checked" "[ $rc -eq 0 ] && grep -q 'summary: 1 checked, 1 ok, 0 failed' <<<\"\$out\""
+check "--only ok.cpp: exit 0, 1 checked" "[ $rc -eq 0 ] && grep -q 'summary: 1 checked, 1 ok, 0 failed, 0 compiled with warnings' <<<\"\$out\""
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
