@@ -38,7 +38,7 @@ printf '#pragma once\n#define NEW_ONLY 1\n' > "$p/ATen/new_only.h"
 printf '#pragma once\n#define TORCH_VERSION_MAJOR 1\n' > "$tmp/old/torch/csrc/api/include/torch/version.h"
 printf '#pragma once\n#define OLD_ONLY 1\n' > "$tmp/sys/c10/old_only.h"
 # The pch's text (its .gch is not there: the check must -include the .h).
-printf '#pragma once\n#include <torch/version.h>\n' > "$tmp/b/pch/x_pch.h"
+printf '#include <torch/version.h>\n' > "$tmp/b/pch/x_pch.h"
 cat > "$tmp/src/ok.cpp" <<'EOF'
 #include <ATen/new_only.h>
 static_assert(TORCH_VERSION_MAJOR == 9 && NEW_ONLY == 1, "the prefix's headers, via the pch text");
@@ -78,6 +78,12 @@ check "summary line counts 2 ok (1 with warnings), 2 failed" "grep -q 'summary: 
 check "--log-dir keeps the failing sources' logs" "[ \$(ls '$tmp/logs' | wc -l) -eq 3 ]"
 out=$(cd "$tmp" && bash "$S" --only 'ok\.cpp$' "$tmp/prefix" "$tmp/b" 2>&1); rc=$?
 check "--only ok.cpp: exit 0, 1 checked" "[ $rc -eq 0 ] && grep -q 'summary: 1 checked, 1 ok, 0 failed, 0 compiled with warnings' <<<\"\$out\""
+mkdir -p "$tmp/t"
+out=$(cd "$tmp" && TMPDIR=$tmp/t bash "$S" --pch --only 'ok\.cpp$' "$tmp/prefix" "$tmp/b" 2>&1); rc=$?
+echo "$out" | sed 's/^/    | /'
+check "--pch: the pch text is precompiled against the prefix, ok.cpp uses it, exit 0" \
+  "[ $rc -eq 0 ] && grep -qE '^\\[pch\\] +ok .*x_pch.h' <<<\"\$out\" && grep -q 'summary: 1 checked, 1 ok, 0 failed, 0 compiled' <<<\"\$out\""
+check "--pch leaves no temporary folder" "[ -z \"\$(ls -A '$tmp/t')\" ]"
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
