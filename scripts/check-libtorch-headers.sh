@@ -12,6 +12,8 @@
 #   --only REGEX      check only the sources whose path matches REGEX (python re.search)
 #   --log-dir DIR     keep each failing source's full compiler output in DIR
 #   --jobs N          compile N sources at a time (default 1)
+#   --cxxflag FLAG    add FLAG to every command (repeatable), e.g. -DADVAD_WITH_CUDA=1 to check
+#                     the code a CUDA LibTorch build compiles (meson adds it with libtorch_cuda)
 #   --pch             precompile each target's pch text against <include-prefix> first (in a
 #                     temporary folder) and use it: LibTorch is parsed once per target instead
 #                     of once per source (a full run takes about half the CPU time)
@@ -39,6 +41,7 @@ usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 ONLY=""
 LOGDIR=""
 PCH=0
+EXTRA=()
 JOBS=1
 POS=()
 while (($#)); do
@@ -47,6 +50,7 @@ while (($#)); do
     --log-dir) LOGDIR=${2:?--log-dir needs a folder}; shift 2 ;;
     --jobs) JOBS=${2:?--jobs needs a number}; shift 2 ;;
     --pch) PCH=1; shift ;;
+    --cxxflag) EXTRA+=("${2:?--cxxflag needs a flag}"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "check-libtorch-headers: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) POS+=("$1"); shift ;;
@@ -68,11 +72,12 @@ BUILD=${POS[1]:-$SRC/build}
 command -v python3 >/dev/null || { echo "check-libtorch-headers: needs python3" >&2; exit 2; }
 [ -z "$LOGDIR" ] || mkdir -p "$LOGDIR" || exit 2
 
-exec python3 - "$PREFIX" "$BUILD" "$ONLY" "$LOGDIR" "$JOBS" "$PCH" <<'PY'
+exec python3 - "$PREFIX" "$BUILD" "$ONLY" "$LOGDIR" "$JOBS" "$PCH" "${EXTRA[@]}" <<'PY'
 import concurrent.futures, json, os, re, shlex, shutil, subprocess, sys, tempfile, time
 
 prefix, build, only, logdir, jobs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 use_pch = sys.argv[6] == "1"
+extra = sys.argv[7:]
 prefix = os.path.realpath(prefix)
 inc = os.path.join(prefix, "include")
 api = os.path.join(inc, "torch", "csrc", "api", "include")
@@ -137,7 +142,7 @@ def rewrite(e):
         i += 1
     if not uses_torch:
         return None
-    return [args[0], "-isystem", inc, "-isystem", api, "-fdiagnostics-color=never", "-fsyntax-only", "-H"] + out
+    return [args[0], "-isystem", inc, "-isystem", api, "-fdiagnostics-color=never", "-fsyntax-only", "-H"] + extra + out
 
 checks, skipped_pch = [], 0
 for e in entries:
@@ -216,7 +221,8 @@ def with_pch(checks):
     return out
 pch_failures = []
 
-print("LibTorch headers %s (TORCH_VERSION %s), commands from %s/compile_commands.json" % (prefix, torch_version(), build))
+print("LibTorch headers %s (TORCH_VERSION %s), commands from %s/compile_commands.json%s"
+      % (prefix, torch_version(), build, (", extra flags " + " ".join(extra)) if extra else ""))
 print("%d sources build against LibTorch%s; %d precompiled-header entries skipped (their .h is -include'd instead)"
       % (len(checks), " matching --only %r" % only if only else "", skipped_pch), flush=True)
 results, t0 = [], time.time()

@@ -84,6 +84,9 @@ echo "$out" | sed 's/^/    | /'
 check "--pch: the pch text is precompiled against the prefix, ok.cpp uses it, exit 0" \
   "[ $rc -eq 0 ] && grep -qE '^\\[pch\\] +ok .*x_pch.h' <<<\"\$out\" && grep -q 'summary: 1 checked, 1 ok, 0 failed, 0 compiled' <<<\"\$out\""
 check "--pch leaves no temporary folder" "[ -z \"\$(ls -A '$tmp/t')\" ]"
+printf '#include <torch/version.h>\n#ifndef EXTRA_FLAG\n#error no extra flag\n#endif\n' > "$tmp/src/ok.cpp"
+out=$(cd "$tmp" && bash "$S" --cxxflag -DEXTRA_FLAG=1 --only 'ok\.cpp$' "$tmp/prefix" "$tmp/b" 2>&1); rc=$?
+check "--cxxflag reaches the compiler" "[ $rc -eq 0 ] && grep -q 'extra flags -DEXTRA_FLAG=1' <<<\"\$out\""
 
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
