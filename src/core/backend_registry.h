@@ -9,10 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "core/model.h"
 #include "core/profile.h"
 
 namespace advad {
+
+// Declared only: the registry stores and looks up backends without LibTorch's
+// headers, so the profile reader builds torch-free (the sanitizer build, issue
+// 18). Callers of create include core/model.h.
+class Model;
+struct ModelOptions;
 
 struct Backend {
   std::string method;    // the [profile] method value, e.g. "inpformer"
