@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "data/image_header.h"
 #include "data/tiff_io.h"
 
 namespace advad {
@@ -18,6 +19,7 @@ std::string size_text(cv::Size s) { return std::to_string(s.width) + "x" + std::
 cv::Mat imread_checked(const std::string& path, int flags, const std::string& what) {
   if (!fs::exists(path)) throw InputError(what + " " + path + " does not exist");
   if (fs::is_directory(path)) throw InputError(what + " " + path + " is a folder, not an image file");
+  check_image_header(path, what);  // before OpenCV allocates what the header declares
   cv::Mat m;
   try {
     m = cv::imread(path, flags);

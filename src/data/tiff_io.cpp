@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/half.h"
+#include "data/image_header.h"
 
 namespace advad {
 namespace {
@@ -66,6 +67,7 @@ cv::Mat read_rows(TIFF* t, const std::string& path, const TiffInfo& info, int ty
   }
   uint16_t planar = PLANARCONFIG_CONTIG;
   TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &planar);
+  check_image_dims(info.width, info.height, path, "TIFF");  // before allocating what the tags declare
   cv::Mat m(info.height, info.width, type);
   const tmsize_t need = static_cast<tmsize_t>(m.elemSize()) * info.width;
   if (TIFFScanlineSize(t) != need)

@@ -1,13 +1,12 @@
 // NumPy .npy files (format versions 1-3), as written by numpy.save.
 #include "io/npy.h"
 
-#include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <regex>
-#include <sstream>
 #include <torch/types.h>
 
 #include "core/error.h"
+#include "io/npy_format.h"
 
 namespace advad {
 
@@ -26,48 +25,22 @@ const DType kTypes[] = {{"f4", torch::kFloat32}, {"f8", torch::kFloat64}, {"f2",
 torch::Tensor load_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw InputError(path + ": cannot open .npy file");
-  char magic[8];
-  f.read(magic, 8);
-  if (f.gcount() != 8 || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    throw InputError(path + ": not a .npy file (bad magic)");
-  uint8_t major = static_cast<uint8_t>(magic[6]);
-  uint32_t hlen = 0;
-  if (major == 1) {
-    uint16_t h;
-    f.read(reinterpret_cast<char*>(&h), 2);
-    hlen = h;
-  } else if (major == 2 || major == 3) {
-    f.read(reinterpret_cast<char*>(&hlen), 4);
-  } else {
-    throw InputError(path + ": unsupported .npy version " + std::to_string(major));
-  }
-  std::string header(hlen, '\0');
-  f.read(header.data(), hlen);
-  if (!f) throw InputError(path + ": truncated .npy header");
-
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([<>|=])([a-z]\\d+)'")))
-    throw InputError(path + ": .npy header has no descr");
-  std::string order = m[1], code = m[2];
-  if (order == ">") throw InputError(path + ": big-endian .npy data is not supported");
-  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
-    throw InputError(path + ": Fortran-order .npy data is not supported (save a C-contiguous array)");
-  if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-    throw InputError(path + ": .npy header has no shape");
-  std::vector<int64_t> shape;
-  std::string dims = m[1];
-  std::stringstream ss(dims);
-  for (std::string tok; std::getline(ss, tok, ',');) {
-    tok.erase(0, tok.find_first_not_of(" \t"));
-    if (tok.empty()) continue;
-    shape.push_back(std::stoll(tok));
-  }
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw InputError(path + ": cannot read .npy file (" + ec.message() + ")");
+  // Header and sizes are checked against the file's length before allocating.
+  const NpyHeader h = read_npy_header(f, size, path);
   const DType* dt = nullptr;
   for (const auto& t : kTypes)
-    if (code == t.code) dt = &t;
-  if (!dt) throw InputError(path + ": unsupported .npy dtype '" + code + "'");
-
-  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dt->type));
+    if (h.dtype == t.code) dt = &t;
+  if (!dt) throw InputError(path + ": unsupported .npy dtype '" + h.dtype + "'");
+  torch::Tensor t;
+  try {
+    t = torch::empty(h.shape, torch::TensorOptions().dtype(dt->type));
+  } catch (const c10::Error& e) {
+    const std::string m = e.what_without_backtrace();
+    throw InputError(path + ": .npy shape cannot be allocated: " + m.substr(0, m.find('\n')));
+  }
   f.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
   if (static_cast<size_t>(f.gcount()) != t.nbytes())
     throw InputError(path + ": .npy data is truncated (expected " + std::to_string(t.nbytes()) + " bytes)");

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -293,13 +294,13 @@ class Reader {
     if (kv.size() % 2) fail(at, "SETITEMS with an odd number of values");
     for (size_t k = 0; k < kv.size(); k += 2) d->entries.emplace_back(kv[k], kv[k + 1]);
   }
-  void memo_put(size_t idx, ValuePtr v) {
-    if (idx >= memo_.size()) memo_.resize(idx + 1);
-    memo_[idx] = std::move(v);
-  }
+  // The memo is keyed like Python's (a dict): a corrupt LONG_BINPUT index
+  // such as 0xFFFFFFF0 must not size a table by it (found by fuzzing).
+  void memo_put(size_t idx, ValuePtr v) { memo_[idx] = std::move(v); }
   ValuePtr memo_get(size_t at, size_t idx) {
-    if (idx >= memo_.size() || !memo_[idx]) fail(at, "memo entry " + std::to_string(idx) + " undefined");
-    return memo_[idx];
+    auto it = memo_.find(idx);
+    if (it == memo_.end() || !it->second) fail(at, "memo entry " + std::to_string(idx) + " undefined");
+    return it->second;
   }
 
   const char* p_;
@@ -308,7 +309,7 @@ class Reader {
   const Hooks& hooks_;
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
-  std::vector<ValuePtr> memo_;
+  std::unordered_map<size_t, ValuePtr> memo_;
 };
 
 }  // namespace
