@@ -42,6 +42,9 @@ for libdir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu; do
     mkdir -p "$tmp/torch" && ln -s "$libdir" "$tmp/torch/lib" && ln -s /usr/include "$tmp/torch/include"
     check "torch-info.sh abi of the system LibTorch is 1" "[ \"\$(bash '$SRC/scripts/torch-info.sh' abi '$tmp/torch')\" = 1 ]"
     check "torch-info.sh version is N.N.N" "bash '$SRC/scripts/torch-info.sh' version '$tmp/torch' | grep -qE '^[0-9]+\\.[0-9]+\\.[0-9]+\$'"
+    out=$(cd "$tmp" && OUT= bash "$S" --dry-run --torch-dir "$tmp/torch" --build "$tmp/b" 2>&1)
+    check "--dry-run --torch-dir names the LibTorch version it builds against" \
+      "grep -qE 'torch: --torch-dir .*\\(LibTorch [0-9]+\\.[0-9]+\\.[0-9]+\\)' <<<\"\$out\""
     break
   fi
 done
