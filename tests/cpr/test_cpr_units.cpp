@@ -401,6 +401,18 @@ TEST(CprBankFile, CorruptFilesGiveErrorsNamingTheFile) {
   fs::remove_all(dir);
 }
 
+// Found by the bank fuzzer (tests/data/fuzz/bank): a float where the header needs an
+// integer was converted with undefined behaviour; a shape whose byte count wraps
+// 2^64 matched a small 'bytes' and mapped a view of 2^62 elements.
+TEST(CprBankFile, HeaderIntegersAreCheckedWithoutOverflow) {
+  const std::string floats = test::test_data("fuzz/bank/crash-ubsan-float-in-header-integer.bin");
+  EXPECT_NE(error_of<ModelError>([&] { CprBank::load(floats); }).find("checksum is 6.1052558635879"),
+            std::string::npos);
+  const std::string wraps = test::test_data("fuzz/bank/wrapping-shape-codebook-2p62.bin");
+  const std::string msg = error_of<ModelError>([&] { CprBank::load(wraps); });
+  EXPECT_NE(msg.find("tensor 'codebook' size does not match its shape"), std::string::npos) << msg;
+}
+
 TEST(CprBankFile, MismatchedShapesAreRejected) {
   auto b = small_bank(3, true);
   b.histograms = torch::rand({2, 25, 13});

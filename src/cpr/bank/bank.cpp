@@ -54,6 +54,22 @@ std::string dtype_name(torch::ScalarType t) {
   }
 }
 
+// JSON numbers of the header as integers. nlohmann's get<int64_t>() converts a
+// float such as 6.1e28 with a cast that is undefined behaviour when out of
+// range (found by fuzzing under UBSan): anything but an integer is refused.
+int64_t json_int(const nlohmann::json& v, const std::string& what, const std::string& path) {
+  if (!v.is_number_integer())
+    throw ModelError(path + ": CPR bank header field " + what + " is " + v.dump().substr(0, 40) +
+                     ", not an integer (corrupt header)");
+  return v.get<int64_t>();
+}
+uint64_t json_uint(const nlohmann::json& v, const std::string& what, const std::string& path) {
+  if (!v.is_number_unsigned())
+    throw ModelError(path + ": CPR bank header field " + what + " is " + v.dump().substr(0, 40) +
+                     ", not a non-negative integer (corrupt header)");
+  return v.get<uint64_t>();
+}
+
 torch::ScalarType dtype_from(const std::string& s, const std::string& path) {
   if (s == "f4") return torch::kFloat;
   if (s == "f2") return torch::kHalf;
@@ -269,28 +285,39 @@ CprBank CprBank::load(const std::string& path) {
   uint64_t data_end = 0;  // where the last tensor's padding ends: the writer's file length
   try {
     if (header.at("format") != "advad-cpr-bank") throw ModelError(path + ": not an advad CPR bank header");
-    bank.input_h = header.at("input").at(0).get<int64_t>();
-    bank.input_w = header.at("input").at(1).get<int64_t>();
+    bank.input_h = json_int(header.at("input").at(0), "input", path);
+    bank.input_w = json_int(header.at("input").at(1), "input", path);
+    if (bank.input_h < 8 || bank.input_w < 8 || bank.input_h > 65536 || bank.input_w > 65536)
+      throw ModelError(path + ": CPR bank input size " + std::to_string(bank.input_w) + "x" +
+                       std::to_string(bank.input_h) + " is out of range 8..65536 (corrupt header)");
     bank.train_names = header.at("train_names").get<std::vector<std::string>>();
     if (header.contains("train_hashes")) bank.train_hashes = header.at("train_hashes").get<std::vector<std::string>>();
     for (const auto& e : header.at("tensors")) {
       const std::string name = e.at("name").get<std::string>();
-      const auto shape = e.at("shape").get<std::vector<int64_t>>();
-      const uint64_t offset = e.at("offset").get<uint64_t>(), n = e.at("bytes").get<uint64_t>();
+      std::vector<int64_t> shape;
+      for (const auto& d : e.at("shape")) shape.push_back(json_int(d, "shape of '" + name + "'", path));
+      const uint64_t offset = json_uint(e.at("offset"), "offset", path), n = json_uint(e.at("bytes"), "bytes", path);
       const auto options = torch::TensorOptions().dtype(dtype_from(e.at("dtype").get<std::string>(), path));
-      int64_t numel = 1;
+      // Element count without overflow, compared by division: a product that
+      // wraps could otherwise match a small byte count and map a huge view.
+      const uint64_t item = options.dtype().itemsize();
+      uint64_t numel = 1;
+      bool too_many = false;  // more elements than n bytes can hold (a zero side still makes none)
       for (auto d : shape) {
         if (d < 0) throw ModelError(path + ": tensor '" + name + "' has a negative size (corrupt header)");
-        numel *= d;
+        const auto ud = static_cast<uint64_t>(d);
+        if (ud == 0) numel = 0, too_many = false;
+        else if (numel > n / ud) too_many = true;
+        else numel *= ud;
       }
-      if (static_cast<uint64_t>(numel) * options.dtype().itemsize() != n)
+      if (too_many || n % item != 0 || numel != n / item)
         throw ModelError(path + ": tensor '" + name + "' size does not match its shape (corrupt header)");
       if (data_start + offset + n > file_size || data_start + offset + n < data_start)
         throw ModelError(path + ": CPR bank is truncated (tensor '" + name + "' ends past the end of the file; " +
                          std::to_string(file_size) + " bytes)");
       data_end = std::max(data_end, offset + (n + kAlign - 1) / kAlign * kAlign);
       const char* at = map->data() + data_start + offset;
-      if (checksum(at, n) != e.at("checksum").get<uint64_t>())
+      if (checksum(at, n) != json_uint(e.at("checksum"), "checksum", path))
         throw ModelError(path + ": tensor '" + name + "' is corrupt (checksum mismatch); rebuild the bank");
       // Features (nearly all of the bytes): views of the mapping, read-only by
       // contract (nothing writes into a loaded bank). The rest: own copies.
