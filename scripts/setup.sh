@@ -22,6 +22,7 @@ PKGS=(
   mosquitto mosquitto-clients libmosquitto-dev  # advadpublish method=mqtt (libmosquitto); the broker its tests and the demo start on 127.0.0.1, mosquitto_sub for the demo
   libgtest-dev libbenchmark-dev  # tests and benchmarks
   valgrind                # leak-check test suite
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev  # issue 18: the ASan/UBSan + libFuzzer stage of scripts/test.sh (scripts/sanitize.sh); gcc has no libFuzzer
 )
 
 missing=()
