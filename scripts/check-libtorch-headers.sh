@@ -28,6 +28,9 @@
 # checked: a source that still reads a LibTorch header from anywhere but <prefix> (e.g. a
 # header the other version lacks, found in /usr/include's 1.13) fails as "leak". Precompiled
 # header entries themselves (-x c++-header) are skipped: their text is part of every source.
+# Headers of other packages that the LibTorch headers include (not libc/libstdc++; e.g.
+# protobuf or Python, found in /usr/include) are listed after the table: check that they are
+# the versions that LibTorch expects.
 #
 # Prints one line per source (ok, warn = compiled with warnings, FAIL, LEAK; seconds; the first
 # error or warning) and a summary; exit 0 when every source compiled (warnings do not fail it),
@@ -157,18 +160,26 @@ for e in entries:
     checks.append((os.path.relpath(path, os.getcwd()) if path.startswith(os.getcwd()) else path, e["directory"], argv))
 
 torch_names = re.compile(r"/(torch|ATen|c10|caffe2)/")
+# libc, libstdc++ and the compiler's own headers: not another package's
+system_header = re.compile(r"^(/usr/include/[^/]+\.h|/usr/include/(c\+\+|x86_64-linux-gnu|aarch64-linux-gnu|linux|asm-generic|sys|bits)/.*|/usr/lib/gcc/.*)$")
 def run(item):
     name, d, argv = item[:3]
     t0 = time.time()
     p = subprocess.run(argv, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     secs = time.time() - t0
-    diag, leaks = [], []
+    diag, leaks, foreign, stack = [], [], set(), []
     for line in p.stderr.splitlines():
-        m = re.match(r"^\.+ (.*)$", line)
+        m = re.match(r"^(\.+) (.*)$", line)
         if m:
-            h = os.path.normpath(os.path.join(d, m.group(1)))
+            h = os.path.normpath(os.path.join(d, m.group(2)))
+            depth = len(m.group(1))
+            del stack[depth - 1:]
             if torch_names.search(h) and not h.startswith(prefix + "/"):
                 leaks.append(h)
+            # a header of another package that a LibTorch header includes
+            if stack and stack[-1].startswith(prefix + "/") and not h.startswith(prefix + "/") and not system_header.match(h):
+                foreign.add(h)
+            stack.append(h)
         elif re.match(r"^[!x] ", line):  # -H: a .gch used (!) or found unusable (x)
             continue
         elif line and not line.startswith("Multiple include guards") and not re.match(r"^(/|\.\./|[A-Za-z_]).*\.h(pp)?$", line):
@@ -188,6 +199,7 @@ def run(item):
             f.write(" ".join(shlex.quote(a) for a in argv) + "\n\n" + "\n".join(diag) + "\n")
             if leaks:
                 f.write("\nLibTorch headers read from outside the prefix:\n" + "\n".join(sorted(set(leaks))) + "\n")
+    other_packages.update(foreign)
     return name, status, secs, first
 
 # --pch: one .gch per target (the sources' flags without the source), built from a copy of the
@@ -220,6 +232,7 @@ def with_pch(checks):
         out.append((name, d, argv if copy is None else argv[:k] + ["-include", copy, "-Winvalid-pch"] + argv[k + 2:]))
     return out
 pch_failures = []
+other_packages = set()
 
 print("LibTorch headers %s (TORCH_VERSION %s), commands from %s/compile_commands.json%s"
       % (prefix, torch_version(), build, (", extra flags " + " ".join(extra)) if extra else ""))
@@ -243,6 +256,10 @@ print("\n%-55s %-4s %s" % ("source", "", "first error (or warning)"))
 for name, status, secs, first in results:
     if status != "ok":
         print("%-55s %-4s %s" % (name, status, first[:200]))
+if other_packages:
+    print("headers of other packages that the LibTorch headers include (found outside %s):" % prefix)
+    for h in sorted(other_packages):
+        print("  " + h)
 print("summary: %d checked, %d ok, %d failed, %d compiled with warnings (%.0f s) against LibTorch %s"
       % (len(results), len(results) - len(bad), len(bad), len(warned), time.time() - t0, torch_version()))
 sys.exit(1 if bad else 0)

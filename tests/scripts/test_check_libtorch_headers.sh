@@ -32,11 +32,12 @@ mkdir -p "$p/torch/csrc/api/include/torch" "$p/ATen" "$tmp/old/torch/csrc/api/in
 echo '#pragma once' > "$p/torch/csrc/api/include/torch/torch.h"
 printf '#pragma once\n#define TORCH_VERSION_MAJOR 9\n#define TORCH_VERSION_MINOR 8\n#define TORCH_VERSION_PATCH 7\n' \
   > "$p/torch/csrc/api/include/torch/version.h"
-printf '#pragma once\n#define NEW_ONLY 1\n' > "$p/ATen/new_only.h"
+printf '#pragma once\n#include <otherpkg/api.h>\n#define NEW_ONLY 1\n' > "$p/ATen/new_only.h"
 # The "build's" own LibTorch (version 1), dropped by the check, and a system folder (kept, like
 # /usr/include) with a c10 header the prefix lacks.
 printf '#pragma once\n#define TORCH_VERSION_MAJOR 1\n' > "$tmp/old/torch/csrc/api/include/torch/version.h"
 printf '#pragma once\n#define OLD_ONLY 1\n' > "$tmp/sys/c10/old_only.h"
+mkdir -p "$tmp/sys/otherpkg" && echo '#pragma once' > "$tmp/sys/otherpkg/api.h"  # another package's header
 # The pch's text (its .gch is not there: the check must -include the .h).
 printf '#include <torch/version.h>\n' > "$tmp/b/pch/x_pch.h"
 cat > "$tmp/src/ok.cpp" <<'EOF'
@@ -74,6 +75,8 @@ check "ok.cpp compiles against the prefix (pch text included)" "grep -qE '\\] ok
 check "bad.cpp FAILs with its first error" "grep -qE 'FAIL .*src/bad.cpp .*no_such_header.h' <<<\"\$out\""
 check "leak.cpp is a LEAK naming the old header" "grep -qE 'LEAK .*src/leak.cpp .*sys/c10/old_only.h' <<<\"\$out\""
 check "warn.cpp compiles with its warning shown" "grep -qE '\\] warn .*src/warn.cpp .*1 warning.*unused_x' <<<\"\$out\""
+check "lists the other package's header the prefix's headers include" \
+  "grep -q '^headers of other packages' <<<\"\$out\" && grep -q '^  .*sys/otherpkg/api.h' <<<\"\$out\""
 check "summary line counts 2 ok (1 with warnings), 2 failed" "grep -q 'summary: 4 checked, 2 ok, 2 failed, 1 compiled with warnings' <<<\"\$out\""
 check "--log-dir keeps the failing sources' logs" "[ \$(ls '$tmp/logs' | wc -l) -eq 3 ]"
 out=$(cd "$tmp" && bash "$S" --only 'ok\.cpp$' "$tmp/prefix" "$tmp/b" 2>&1); rc=$?
