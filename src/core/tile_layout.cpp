@@ -194,8 +194,8 @@ cv::Mat stitch_cpu(const std::vector<torch::Tensor>& maps, const TileLayout& lay
   return acc;
 }
 
-// Device path: the same with torch ops where the maps are, one download at the end.
-cv::Mat stitch_device(const std::vector<torch::Tensor>& maps, const TileLayout& layout) {
+// Device path: the same with torch ops where the maps are; the caller downloads it.
+torch::Tensor stitch_device(const std::vector<torch::Tensor>& maps, const TileLayout& layout) {
   const torch::Device dev = maps[0].device();
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
   const int64_t H = layout.frame_height, W = layout.frame_width;
@@ -219,8 +219,7 @@ cv::Mat stitch_device(const std::vector<torch::Tensor>& maps, const TileLayout& 
   }
   if (layout.merge == MergeMode::Mean) acc = acc / weight.clamp_min(1e-12);
   if (layout.merge == MergeMode::Max) acc.masked_fill_(acc == -INFINITY, 0.0);
-  torch::Tensor cpu = acc.to(torch::kCPU).contiguous();
-  return cv::Mat(static_cast<int>(H), static_cast<int>(W), CV_32F, cpu.data_ptr<float>()).clone();
+  return acc;
 }
 
 }  // namespace
@@ -266,7 +265,16 @@ AnomalyMap stitch_impl(const std::vector<torch::Tensor>& tile_maps, const std::v
                        ", expected [" + std::to_string(r.height) + ", " + std::to_string(r.width) + "]");
     maps.push_back(m.to(dev, torch::kFloat32).contiguous());
   }
-  out.map = dev.is_cpu() && !force_torch ? stitch_cpu(maps, layout) : stitch_device(maps, layout);
+  if (dev.is_cpu() && !force_torch) {
+    out.map = stitch_cpu(maps, layout);
+  } else {
+    out.device_map = stitch_device(maps, layout);
+    // The one download of the frame map (overlay, map health and JSON read it on the CPU).
+    const torch::Tensor cpu = out.device_map.to(torch::kCPU).contiguous();
+    out.map = cv::Mat(static_cast<int>(layout.frame_height), static_cast<int>(layout.frame_width), CV_32F,
+                      cpu.data_ptr<float>())
+                  .clone();
+  }
   float score = -INFINITY;
   for (float s : tile_scores) score = std::max(score, s);
   out.score = tile_scores.empty() ? 0.f : score;

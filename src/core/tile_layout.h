@@ -45,6 +45,9 @@ torch::Tensor make_batch(const cv::Mat& frame_rgb, const TileLayout& layout, con
 struct AnomalyMap {
   cv::Mat map;        // CV_32F, frame size, model score units
   float score = 0.f;  // frame score: max over tile scores
+  // stitch_torch only: the same map [H,W] float32 where it was stitched (the
+  // model's device), so post-processing can run there (core/postproc_tensor.h).
+  torch::Tensor device_map;
 };
 
 // Stitch per-tile maps (each [h,w] float, h/w = tile rect size, any device)
