@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>  // getpid (LibTorch 1.13 headers included it, 2.x do not)
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
