@@ -61,10 +61,13 @@ static bool reject(GstAdvadInfer* self, GParamSpec* pspec, const GValue* value) 
       advad_reject_property(GST_ELEMENT(self), name, std::to_string(g_value_get_uint(value)),
                             "0 (all tiles of a frame in one call) to 4096");
       return true;
-    case PROP_INTERVAL:
-      if (g_value_get_uint(value) >= 1) return false;
-      advad_reject_property(GST_ELEMENT(self), name, "0", "1 (every frame) or more");
+    case PROP_INTERVAL: {
+      // The top half of the type is refused too: gst-launch-1.0 reads "-1" as G_MAXUINT.
+      const guint v = g_value_get_uint(value);
+      if (v >= 1 && v <= static_cast<guint>(G_MAXINT)) return false;
+      advad_reject_property(GST_ELEMENT(self), name, std::to_string(v), "1 (every frame) to 2147483647");
       return true;
+    }
     case PROP_THREADS:
       if (g_value_get_uint(value) <= 1024) return false;
       advad_reject_property(GST_ELEMENT(self), name, std::to_string(g_value_get_uint(value)),
@@ -180,8 +183,10 @@ void advad_infer_install_properties(GObjectClass* gobject_class) {
                           "memory error instead of taking the whole GPU. Ignored (INFO log) when the model runs on "
                           "the CPU.",
                           "", ADVAD_PARAM_READY));
-  // Number ranges below are the type's: the element itself rejects what it cannot use
+  // Number ranges below are mostly the type's: the element itself rejects what it cannot use
   // (an ERROR naming the value at READY->PAUSED) instead of GLib warning and keeping the old value.
+  // Counts with no use limit stop at G_MAXINT, so gst-launch's "-1" (parsed as the unsigned
+  // maximum) is out of range and GLib names the property instead of taking it as a huge count.
   g_object_class_install_property(
       gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint("batch-size", "Batch size",
@@ -193,7 +198,7 @@ void advad_infer_install_properties(GObjectClass* gobject_class) {
       g_param_spec_uint("inference-interval", "Inference interval",
                         "Score one frame in every N: 1 scores every frame; with N > 1 the frames in between carry "
                         "the last map and are marked carried in the meta, bus messages and JSON lines, so the video "
-                        "can flow at up to N times the model's frame rate. N >= 1.",
+                        "can flow at up to N times the model's frame rate. 1..2147483647.",
                         0, G_MAXUINT, 1, ADVAD_PARAM_PLAYING_CHECKED));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
@@ -215,8 +220,8 @@ void advad_infer_install_properties(GObjectClass* gobject_class) {
       g_param_spec_uint("max-unscored", "Maximum unscored frames",
                         "A frame whose map has a NaN or infinity, has the wrong shape, or whose scoring failed is "
                         "marked unscored (never ok) and the first one posts a WARNING; after this many unscored "
-                        "frames in a row the element posts an ERROR. 0 = never.",
-                        0, G_MAXUINT, 25, ADVAD_PARAM_PLAYING));
+                        "frames in a row the element posts an ERROR. 0 = never; 0..2147483647.",
+                        0, G_MAXINT, 25, ADVAD_PARAM_PLAYING));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

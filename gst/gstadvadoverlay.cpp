@@ -363,8 +363,8 @@ static void gst_advad_overlay_class_init(GstAdvadOverlayClass* klass) {
       gobject_class, PROP_JSON_MAX_BYTES,
       g_param_spec_uint64("json-max-bytes", "JSON file size limit",
                           "Rotate the JSON lines file before a line would take it past this many bytes: the file "
-                          "becomes <file>.1, <file>.1 becomes <file>.2, ...; 0 never rotates.",
-                          0, G_MAXUINT64, 0, ADVAD_PARAM_READY));
+                          "becomes <file>.1, <file>.1 becomes <file>.2, ...; 0 never rotates; 0..9223372036854775807.",
+                          0, G_MAXINT64, 0, ADVAD_PARAM_READY));
   g_object_class_install_property(
       gobject_class, PROP_JSON_MAX_FILES,
       g_param_spec_uint("json-max-files", "JSON files kept",

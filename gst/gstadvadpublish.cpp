@@ -518,8 +518,8 @@ static void gst_advad_publish_class_init(GstAdvadPublishClass* klass) {
                         GST_ADVAD_PUBLISH_ALL, ADVAD_PARAM_READY));
   g_object_class_install_property(
       gobject_class, PROP_EVERY_N,
-      g_param_spec_uint("every-n", "Every n-th frame", "publish=every-n: publish every n-th frame, 1..4294967295.",
-                        1, G_MAXUINT, 10, ADVAD_PARAM_READY));
+      g_param_spec_uint("every-n", "Every n-th frame", "publish=every-n: publish every n-th frame, 1..2147483647.",
+                        1, G_MAXINT, 10, ADVAD_PARAM_READY));
   g_object_class_install_property(
       gobject_class, PROP_MAX_QUEUED,
       g_param_spec_uint("max-queued", "Queue limit",

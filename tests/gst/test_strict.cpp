@@ -257,6 +257,69 @@ TEST_F(GstStrict, BadEnumValuesFailAtParseTime) {
 
 // --- advadinfer ------------------------------------------------------------
 
+// gst-launch-1.0 parses "-1" for an unsigned property as the type's maximum. Where
+// that maximum is inside the property's range the element cannot tell it from a
+// typed value and takes it silently (fuzz cases gst/008, 013, 054, 101, 142). So
+// every writable unsigned property of every advad element either ends its range
+// below the type's maximum (GLib refuses "-1" and names the property) or is
+// G_PARAM_LAX_VALIDATION, where the element checks the value itself (as
+// InferIntervalZeroIsAnError shows for inference-interval=-1).
+TEST_F(GstStrict, NoUnsignedPropertyTakesMinusOneAsItsMaximum) {
+  int checked = 0;
+  for (const char* name : {"advadtile", "advadinfer", "advadpostproc", "advadoverlay", "advaddetect", "advadclip",
+                           "advadpublish"}) {
+    SCOPED_TRACE(name);
+    GstElementFactory* f = gst_element_factory_find(name);
+    ASSERT_NE(f, nullptr);
+    GstElement* e = gst_element_factory_create(f, nullptr);
+    ASSERT_NE(e, nullptr);
+    guint n = 0;
+    GParamSpec** specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(e), &n);
+    for (guint i = 0; i < n; ++i) {
+      GParamSpec* ps = specs[i];
+      if (!(ps->flags & G_PARAM_WRITABLE) || (ps->flags & G_PARAM_LAX_VALIDATION)) continue;
+      if (G_IS_PARAM_SPEC_UINT(ps)) {
+        EXPECT_LT(G_PARAM_SPEC_UINT(ps)->maximum, G_MAXUINT) << name << "." << ps->name;
+        ++checked;
+      } else if (G_IS_PARAM_SPEC_UINT64(ps)) {
+        EXPECT_LT(G_PARAM_SPEC_UINT64(ps)->maximum, G_MAXUINT64) << name << "." << ps->name;
+        ++checked;
+      } else if (G_IS_PARAM_SPEC_ULONG(ps)) {
+        EXPECT_LT(G_PARAM_SPEC_ULONG(ps)->maximum, G_MAXULONG) << name << "." << ps->name;
+        ++checked;
+      }
+    }
+    g_free(specs);
+    gst_object_unref(e);
+    gst_object_unref(f);
+  }
+  EXPECT_GE(checked, 5);  // the five that failed, at least
+}
+
+// And on the line: "-1" is refused by name, the pipeline keeps the default.
+TEST_F(GstStrict, MinusOneForAnUnsignedCountIsRefusedByName) {
+  GstElement* e = gst_element_factory_make("advadinfer", nullptr);
+  ASSERT_NE(e, nullptr);
+  guint before = 0;
+  g_object_get(e, "max-unscored", &before, nullptr);
+  // What gst-launch-1.0 does with "max-unscored=-1": GLib refuses the
+  // value (a warning naming the property) and the old value stays.
+  std::string warnings;
+  const guint handler = g_log_set_handler(
+      "GLib-GObject", G_LOG_LEVEL_WARNING,
+      [](const gchar*, GLogLevelFlags, const gchar* message, gpointer text) {
+        *static_cast<std::string*>(text) += message;
+      },
+      &warnings);
+  gst_util_set_object_arg(G_OBJECT(e), "max-unscored", "-1");
+  g_log_remove_handler("GLib-GObject", handler);
+  EXPECT_NE(warnings.find("max-unscored"), std::string::npos) << warnings;
+  guint after = 0;
+  g_object_get(e, "max-unscored", &after, nullptr);
+  EXPECT_EQ(after, before);
+  gst_object_unref(e);
+}
+
 TEST_F(GstStrict, InferDeviceTypoIsAnError) {
   expect_error("advadinfer device=cdua profile=" + demo_profile_path(),
                {"advadinfer", "device", "'cdua'", "auto, cpu, cuda or cuda:N"});
@@ -265,6 +328,8 @@ TEST_F(GstStrict, InferDeviceTypoIsAnError) {
 
 TEST_F(GstStrict, InferIntervalZeroIsAnError) {
   expect_error(infer() + " inference-interval=0", {"advadinfer", "inference-interval", "'0'", "1 (every frame)"});
+  // gst-launch-1.0 reads "-1" as the unsigned maximum: refused, not taken as a huge interval.
+  expect_error(infer() + " inference-interval=-1", {"inference-interval", "'4294967295'", "2147483647"});
 }
 
 TEST_F(GstStrict, InferBatchSizeAndThreadsOutOfRangeAreErrors) {
