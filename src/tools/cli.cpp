@@ -1,6 +1,7 @@
 #include "tools/cli.h"
 
 #include <cmath>
+#include <utility>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +42,19 @@ void close_bar() {
 void set_quiet(bool q) { g_quiet = q; }
 bool quiet() { return g_quiet; }
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = text.find(',', start);
+    std::string item = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
 
 void note(const std::string& line) {
   if (g_quiet) return;

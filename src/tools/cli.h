@@ -71,6 +71,8 @@ class Args {
 //    will take (total x that time).
 void set_quiet(bool quiet);
 bool quiet();
+// "a,b,,c" -> {"a", "b", "c"}: the comma lists of --categories, --limits and the like.
+std::vector<std::string> split_commas(const std::string& text);
 bool stderr_is_terminal();
 // A line on stderr ("advad <cmd>: ..."), skipped when quiet; ends an open bar first.
 void note(const std::string& line);

@@ -20,15 +20,6 @@
 namespace advad::tools {
 namespace {
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 void write_text(const std::string& path, const std::string& text) {
   ensure_parent_dir(path);
   std::ofstream f(path);
@@ -74,12 +65,12 @@ int cmd_eval(int argc, char** argv) {
   q.dataset_root = a.str("dataset");
   q.maps_dir = a.str("maps");
   q.binary_dir = a.str("binary");
-  q.categories = split_list(a.str("categories"));
+  q.categories = cli::split_commas(a.str("categories"));
   q.split = a.str("split");
   q.use_binary = !a.on("no-binary");
   if (a.has("threshold")) q.threshold = a.number("threshold");
   q.pixel.limits.clear();
-  for (const auto& l : split_list(a.str("limits"))) {
+  for (const auto& l : cli::split_commas(a.str("limits"))) {
     double v;
     try {
       size_t used = 0;

@@ -53,19 +53,6 @@ std::vector<std::string> take_repeated(const std::string& flag, int argc, char**
   return values;
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t end = s.find(',', start);
-    const std::string item = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!item.empty()) out.push_back(item);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 int cmd_reproduce(int argc, char** argv) {
@@ -122,7 +109,7 @@ int cmd_reproduce(int argc, char** argv) {
   o.examples = a.integer("examples");
   if (o.examples < 0 || o.examples > 100)
     throw cli::UsageError("advad reproduce: --examples " + a.str("examples") + ": expected 0..100");
-  o.categories = split_list(a.str("categories"));
+  o.categories = cli::split_commas(a.str("categories"));
   o.submission = !a.on("no-submission");
   o.dry_run = a.on("dry-run");
   o.echo = !a.on("quiet");

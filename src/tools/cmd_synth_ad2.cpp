@@ -24,14 +24,6 @@ int in_range(const cli::Args& a, const std::string& flag, int lo, int hi) {
   return v;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 std::string all_names() {
   std::string s;
   for (const auto& n : synthetic_ad2_categories()) s += (s.empty() ? "" : ",") + n;
@@ -102,7 +94,7 @@ int synth_ad2_main(int argc, char** argv) {
   spec.n_private = in_range(a, "private", 1, 999);
   spec.overwrite = a.on("force");
   spec.contact_sheets = !a.on("no-contact-sheets");
-  spec.categories = split_list(a.str("categories"));
+  spec.categories = cli::split_commas(a.str("categories"));
   if (spec.categories.empty())
     throw cli::UsageError("advad synth mvtec-ad2: --categories is empty; accepted: " + all_names());
   for (const auto& c : spec.categories) {

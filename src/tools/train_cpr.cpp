@@ -19,7 +19,7 @@ namespace advad::tools {
 namespace {
 
 // Flags that override one [train] key each (flag = key with '-' for '_').
-const std::vector<TrainKeyFlag> kKeyFlags = {
+const std::vector<TrainKeyFlag> kCprKeyFlags = {
     {"data", "DIR", "[train] data: category folder with train/good (MVTec AD 2 / AD), or a folder of images"},
     {"backbone_weights", "FILE", "[train] backbone_weights: torchvision densenet201-*.pth, or 'random' (tests, demos)"},
     {"init", "FILE", "[train] init: official CPR weights/<category>.pth the heads start from (optional)"},
@@ -56,7 +56,7 @@ int train_cpr_main(int argc, char** argv) {
                  "sample, the reference one of its image's k nearest training images (GRB). With [cpr] foreground\n"
                  "= on, the FEB is fitted first and positives are sampled by foreground weight. Settings come from\n"
                  "the profile's [train] group; each flag below (or --set KEY=VALUE) overrides one key.",
-               "the category profile (method = cpr)", kKeyFlags, cpr::cpr_train_keys(),
+               "the category profile (method = cpr)", kCprKeyFlags, cpr::cpr_train_keys(),
                "head weights and BN statistics, AdamW state, step and seed",
                "auto | cpu | cuda | cuda:N: where the network runs");
   if (!cli.parse(argc, argv)) return 0;

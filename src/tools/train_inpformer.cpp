@@ -18,7 +18,7 @@ namespace advad::tools {
 namespace {
 
 // Flags that override one [train] key each (flag = key with '-' for '_').
-const std::vector<TrainKeyFlag> kKeyFlags = {
+const std::vector<TrainKeyFlag> kInpFormerKeyFlags = {
     {"data", "DIR", "[train] data: category folder with train/good (MVTec AD 2 / AD), or a folder of images"},
     {"encoder_weights", "FILE",
      "[train] encoder_weights: DINOv2 dinov2_vit*14_reg4_pretrain.pth (or an INP-Former model.pth), or 'random'"},
@@ -54,7 +54,7 @@ int train_inpformer_main(int argc, char** argv) {
                  "overrides one key.\n"
                  "Architecture: the profile's [inpformer] group (with encoder_weights = random it must give\n"
                  "encoder = vit_small | vit_base | vit_large, or custom with embed_dim, depth, heads and taps).",
-               "the category profile (method = inpformer)", kKeyFlags, inpformer::train_keys(),
+               "the category profile (method = inpformer)", kInpFormerKeyFlags, inpformer::train_keys(),
                "trainable weights, optimizer state, step, seed", "auto | cpu | cuda | cuda:N");
   if (!cli.parse(argc, argv)) return 0;
 

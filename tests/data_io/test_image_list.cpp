@@ -28,7 +28,7 @@ std::vector<std::string> rel(const std::vector<fs::path>& paths, const fs::path&
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
+std::string list_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const InputError& e) {
@@ -93,7 +93,7 @@ TEST(ImageList, DanglingLinkNamedLikeAnImageIsAnError) {
   touch(tmp.path() / "a.png");
   fs::create_symlink(tmp.path() / "gone.png", tmp.path() / "b.png");
   fs::create_symlink(tmp.path() / "gone", tmp.path() / "notes");  // not an image name: ignored
-  const std::string msg = error_of([&] { list_images(tmp.path()); });
+  const std::string msg = list_error_of([&] { list_images(tmp.path()); });
   EXPECT_NE(msg.find((tmp.path() / "b.png").string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("symbolic link to nothing"), std::string::npos) << msg;
   fs::remove(tmp.path() / "b.png");
@@ -106,10 +106,10 @@ TEST(ImageList, UnreadableImageOrFolderIsAnError) {
   touch(tmp.path() / "a.png");
   touch(tmp.path() / "sub/b.png");
   fs::permissions(tmp.path() / "a.png", fs::perms::none);
-  EXPECT_NE(error_of([&] { list_images(tmp.path()); }).find("a.png"), std::string::npos);
+  EXPECT_NE(list_error_of([&] { list_images(tmp.path()); }).find("a.png"), std::string::npos);
   fs::permissions(tmp.path() / "a.png", fs::perms::owner_read | fs::perms::owner_write);
   fs::permissions(tmp.path() / "sub", fs::perms::none);
-  EXPECT_NE(error_of([&] { list_images(tmp.path(), {true, {}}); }).find("sub"), std::string::npos);
+  EXPECT_NE(list_error_of([&] { list_images(tmp.path(), {true, {}}); }).find("sub"), std::string::npos);
   EXPECT_EQ(list_images(tmp.path()).size(), 1u);  // not recursive: sub is not entered
   fs::permissions(tmp.path() / "sub", fs::perms::owner_all);
 }
@@ -117,8 +117,8 @@ TEST(ImageList, UnreadableImageOrFolderIsAnError) {
 TEST(ImageList, MissingFolderOrFileNamedInTheError) {
   test::TempDir tmp("imglist");
   touch(tmp.path() / "a.png");
-  EXPECT_NE(error_of([&] { list_images(tmp.path() / "missing"); }).find("missing"), std::string::npos);
-  EXPECT_NE(error_of([&] { list_images(tmp.path() / "a.png"); }).find("not a folder"), std::string::npos);
+  EXPECT_NE(list_error_of([&] { list_images(tmp.path() / "missing"); }).find("missing"), std::string::npos);
+  EXPECT_NE(list_error_of([&] { list_images(tmp.path() / "a.png"); }).find("not a folder"), std::string::npos);
   test::TempDir empty("imglist");
   EXPECT_TRUE(list_images(empty.path()).empty());
 }

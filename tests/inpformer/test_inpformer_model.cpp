@@ -24,7 +24,7 @@ using namespace advad::inpformer;
 
 namespace {
 
-std::string data(const std::string& rel) { return fs::absolute(test::test_data("inpformer/" + rel)).string(); }
+std::string model_data(const std::string& rel) { return fs::absolute(test::test_data("inpformer/" + rel)).string(); }
 fs::path tmpdir() { return test::test_tmp_dir("inpmodel_test"); }
 
 // A category profile next to nothing but the model path it names.
@@ -36,7 +36,7 @@ std::string write_profile(const std::string& name, const std::string& model, int
 }
 
 cv::Mat input_rgb() {
-  cv::Mat bgr = cv::imread(data("input.png"), cv::IMREAD_COLOR), rgb;
+  cv::Mat bgr = cv::imread(model_data("input.png"), cv::IMREAD_COLOR), rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;
 }
@@ -46,7 +46,7 @@ using test::expect_error;
 }  // namespace
 
 TEST(InpFormerModel, OfficialPathReproducesTheFixtureInsideTheCrop) {
-  Profile p = load_profile(write_profile("official", data("model.pth"), 392));
+  Profile p = load_profile(write_profile("official", model_data("model.pth"), 392));
   auto model = create_inpformer_model(p, ModelOptions{});
   cv::Mat rgb = input_rgb();
   auto layout = make_tile_layout(rgb.cols, rgb.rows, p.tiling);
@@ -54,9 +54,9 @@ TEST(InpFormerModel, OfficialPathReproducesTheFixtureInsideTheCrop) {
   auto r = model->score(batch, {cv::Size(448, 448)});
   ASSERT_EQ(r.maps.size(), 1u);
   EXPECT_EQ(r.maps[0].sizes(), (std::vector<int64_t>{448, 448}));
-  EXPECT_NEAR(r.scores[0], load_npy(data("score.npy"))[0].item<float>(), 1e-5);
+  EXPECT_NEAR(r.scores[0], load_npy(model_data("score.npy"))[0].item<float>(), 1e-5);
   // The 256 official map, scaled to the 392 crop, sits at [28, 420); outside it is 0.
-  auto ref = at::upsample_bilinear2d(load_npy(data("anomaly_map.npy")).unsqueeze(0), {392, 392}, false)[0][0];
+  auto ref = at::upsample_bilinear2d(load_npy(model_data("anomaly_map.npy")).unsqueeze(0), {392, 392}, false)[0][0];
   auto inside = r.maps[0].slice(0, 28, 420).slice(1, 28, 420);
   EXPECT_LE((inside - ref).abs().max().item<float>(), 1e-5);
   EXPECT_EQ(r.maps[0].slice(0, 0, 28).abs().max().item<float>(), 0.f);
@@ -64,13 +64,13 @@ TEST(InpFormerModel, OfficialPathReproducesTheFixtureInsideTheCrop) {
 }
 
 TEST(InpFormerModel, SeedPathIsTheGridMapAtTileSize) {
-  Profile p = load_profile(write_profile("seed", data("model.pth"), 0, "[inpformer]\nmap_path = seed\n"));
+  Profile p = load_profile(write_profile("seed", model_data("model.pth"), 0, "[inpformer]\nmap_path = seed\n"));
   auto model = create_inpformer_model(p, ModelOptions{});
   torch::manual_seed(1);
   auto batch = torch::randn({2, 3, 448, 448});
   std::vector<cv::Size> sizes{cv::Size(300, 200), cv::Size(150, 410)};
   auto r = model->score(batch, sizes);
-  auto net = make_inpformer_from_weights(load_state_dict(data("model.pth")));
+  auto net = make_inpformer_from_weights(load_state_dict(model_data("model.pth")));
   torch::NoGradGuard ng;
   auto gm = group_maps(net->forward(batch));
   for (int b = 0; b < 2; ++b) {
@@ -83,8 +83,8 @@ TEST(InpFormerModel, SeedPathIsTheGridMapAtTileSize) {
 }
 
 TEST(InpFormerModel, PackageRoundTrip) {
-  auto net = make_inpformer_from_weights(load_state_dict(data("model.pth")));
-  Profile base = load_profile(write_profile("base", data("model.pth"), 392));
+  auto net = make_inpformer_from_weights(load_state_dict(model_data("model.pth")));
+  Profile base = load_profile(write_profile("base", model_data("model.pth"), 392));
   MapSettings map;
   map.path = MapPath::Official;
   fs::path dir = tmpdir() / "package";
@@ -96,11 +96,11 @@ TEST(InpFormerModel, PackageRoundTrip) {
   EXPECT_EQ(pkg.method_groups["inpformer"]["taps"], "2,3,4,5,6,7,8,9");
   auto loaded = load_package(dir.string());
   EXPECT_EQ(loaded.net->cfg.depth, 12);  // untrimmed: every block, as saved
-  EXPECT_EQ(inpformer_state_dict(loaded.net).keys, load_state_dict(data("model.pth")).keys);
+  EXPECT_EQ(inpformer_state_dict(loaded.net).keys, load_state_dict(model_data("model.pth")).keys);
   expect_error<ModelError>([&] { load_package(tmpdir().string()); }, {"no profile.ini"});
   auto from_pkg = create_inpformer_model(pkg, ModelOptions{});
   auto from_pth = create_inpformer_model(base, ModelOptions{});
-  auto batch = load_npy(data("input.npy"));
+  auto batch = load_npy(model_data("input.npy"));
   auto a = from_pkg->score(batch, {cv::Size(448, 448)}), b = from_pth->score(batch, {cv::Size(448, 448)});
   EXPECT_TRUE(a.maps[0].equal(b.maps[0]));
   EXPECT_EQ(a.scores[0], b.scores[0]);
@@ -111,7 +111,7 @@ TEST(InpFormerModel, PackageRoundTrip) {
 }
 
 TEST(InpFormerModel, ProfileKeysAreValidated) {
-  std::string w = data("model.pth");
+  std::string w = model_data("model.pth");
   auto make = [](const std::string& ini) { return create_inpformer_model(load_profile(ini), ModelOptions{}); };
   std::string p1 = write_profile("unknown_key", w, 392, "[inpformer]\nblocks = 3\n");
   expect_error<ProfileError>([&] { make(p1); }, {"unknown_key.ini", "[inpformer]", "blocks", "accepted keys"});

@@ -27,9 +27,9 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-std::string data(const std::string& rel) { return test::test_data("inpformer/" + rel); }
-std::string tmp(const std::string& name) { return test::test_tmp("inp_test", name); }
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return test::max_abs_diff(a, b); }
+std::string net_data(const std::string& rel) { return test::test_data("inpformer/" + rel); }
+std::string net_tmp(const std::string& name) { return test::test_tmp("inp_test", name); }
+double net_max_diff(const torch::Tensor& a, const torch::Tensor& b) { return test::max_abs_diff(a, b); }
 
 // ---- independent reference (spec-driven, per-head loops) --------------------
 struct Ref {
@@ -184,11 +184,11 @@ using test::expect_error;
 }  // namespace
 
 TEST(Reference, MatchesTheOfficialFixture) {
-  auto sd = load_state_dict(data("model.pth"));
+  auto sd = load_state_dict(net_data("model.pth"));
   auto c = infer_config(sd);
   torch::NoGradGuard ng;
-  auto m = Ref{sd, c}.maps(load_npy(data("input.npy")));
-  EXPECT_LE(max_diff(m.permute({1, 0, 2, 3}), load_npy(data("group_maps.npy"))), 1e-5);
+  auto m = Ref{sd, c}.maps(load_npy(net_data("input.npy")));
+  EXPECT_LE(net_max_diff(m.permute({1, 0, 2, 3}), load_npy(net_data("group_maps.npy"))), 1e-5);
 }
 
 struct Arch {
@@ -221,10 +221,10 @@ TEST_P(OtherArchitectures, MatchReferenceAndRoundTrip) {
   auto x = torch::randn({1, 3, a.side, a.side});
   auto mine = group_maps(net->forward(x));
   auto theirs = Ref{sd, c}.maps(x);
-  EXPECT_LE(max_diff(mine, theirs), 1e-5) << a.name;
+  EXPECT_LE(net_max_diff(mine, theirs), 1e-5) << a.name;
 
   // Save / load round trip through a file: identical outputs.
-  std::string p = tmp(std::string(a.name) + ".pth");
+  std::string p = net_tmp(std::string(a.name) + ".pth");
   save_state_dict(sd, p);
   InpFormerConfig base;  // taps and groups are not in the weights: give them
   base.taps = c.taps;
@@ -252,7 +252,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(InpFormerNet, BatchItemsEqualSingleRuns) {
-  auto net = make_inpformer_from_weights(load_state_dict(data("model.pth")));
+  auto net = make_inpformer_from_weights(load_state_dict(net_data("model.pth")));
   torch::NoGradGuard ng;
   torch::manual_seed(5);
   auto x = torch::randn({3, 3, 182, 182});
@@ -260,14 +260,14 @@ TEST(InpFormerNet, BatchItemsEqualSingleRuns) {
   auto gm = group_maps(batch);
   for (int b = 0; b < 3; ++b) {
     auto one = net->forward(x.slice(0, b, b + 1));
-    EXPECT_LE(max_diff(group_maps(one), gm.slice(0, b, b + 1)), 1e-5) << b;
-    EXPECT_LE(max_diff(one.prototypes, batch.prototypes.slice(0, b, b + 1)), 1e-5) << b;
-    EXPECT_LE(max_diff(one.distance, batch.distance.slice(0, b, b + 1)), 1e-5) << b;
+    EXPECT_LE(net_max_diff(group_maps(one), gm.slice(0, b, b + 1)), 1e-5) << b;
+    EXPECT_LE(net_max_diff(one.prototypes, batch.prototypes.slice(0, b, b + 1)), 1e-5) << b;
+    EXPECT_LE(net_max_diff(one.distance, batch.distance.slice(0, b, b + 1)), 1e-5) << b;
   }
 }
 
 TEST(InpFormerNet, SeedPath448WithoutCrop) {
-  auto sd = load_state_dict(data("model.pth"));
+  auto sd = load_state_dict(net_data("model.pth"));
   auto c = infer_config(sd);
   auto net = make_inpformer_from_weights(sd);
   torch::NoGradGuard ng;
@@ -276,7 +276,7 @@ TEST(InpFormerNet, SeedPath448WithoutCrop) {
   auto out = net->forward(x);
   EXPECT_EQ(out.grid_h, 32);
   auto gm = group_maps(out);
-  EXPECT_LE(max_diff(gm.slice(0, 0, 1), Ref{sd, c}.maps(x.slice(0, 0, 1))), 1e-5);
+  EXPECT_LE(net_max_diff(gm.slice(0, 0, 1), Ref{sd, c}.maps(x.slice(0, 0, 1))), 1e-5);
   // Per tile: upsample (align_corners=True) to the tile's size, blur, top-1 % score.
   auto [map, score] = seed_tile_map(gm[1], 300, 260);
   EXPECT_EQ(map.sizes(), (std::vector<int64_t>{300, 260}));
@@ -287,13 +287,13 @@ TEST(InpFormerNet, SeedPath448WithoutCrop) {
                                                    .align_corners(true))
                 .mean(1, true);
   EXPECT_NEAR(up[0][0][0][0].item<float>(), gm[1].mean(0)[0][0].item<float>(), 1e-6);
-  EXPECT_LE(max_diff(map, gaussian_blur(up)[0][0]), 1e-6);
+  EXPECT_LE(net_max_diff(map, gaussian_blur(up)[0][0]), 1e-6);
   auto sorted = std::get<0>(map.flatten().sort(0, true));
   EXPECT_NEAR(score, sorted.slice(0, 0, 780).mean().item<float>(), 1e-6);  // int(300*260*0.01) = 780
 }
 
 TEST(InpFormerNet, OfficialKeyNamesAndOrder) {
-  auto official = load_state_dict(data("model.pth"));
+  auto official = load_state_dict(net_data("model.pth"));
   auto net = make_inpformer_from_weights(official);
   auto mine = inpformer_state_dict(net);
   EXPECT_EQ(mine.keys, official.keys);
@@ -317,7 +317,7 @@ TEST(InpFormerNet, TrainablePartsGetGradientsEncoderDoesNot) {
 }
 
 TEST(InpFormerNet, Dinov2EncoderOnlyWeights) {
-  auto full = load_state_dict(data("model.pth"));
+  auto full = load_state_dict(net_data("model.pth"));
   auto enc = strip_prefix(full, "encoder.");
   EXPECT_EQ(weights_kind(enc), WeightsKind::Dinov2);
   auto c = infer_config(enc);
@@ -348,7 +348,7 @@ TEST(InpFormerNet, GiantPresetHasDinov2Shapes) {
 }
 
 TEST(InpFormerErrors, BadWeightsAndInputs) {
-  auto sd = load_state_dict(data("model.pth"));
+  auto sd = load_state_dict(net_data("model.pth"));
   sd.source = "model.pth";
   // A shape mismatch names the key and both shapes.
   InpFormerConfig c = infer_config(sd);

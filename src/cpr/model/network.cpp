@@ -22,6 +22,13 @@ std::shared_ptr<nn::Module> holder(nn::Module& parent, const std::string& name) 
 // Channel counts of the two backbone taps (denseblock1, denseblock2): the heads' inputs.
 constexpr std::array<int64_t, 2> kTapChannels{256, 512};
 
+}  // namespace
+
+// The two building blocks have external linkage: the members of the classes below
+// use them, which a unity build (one TU of several files) would flag as types from
+// an anonymous namespace (-Wsubobject-linkage).
+namespace blocks {
+
 // One DenseNet bottleneck layer: BN-ReLU-1x1 conv (->128) BN-ReLU-3x3 conv (->32).
 class DenseLayerImpl : public torch::nn::Module {
  public:
@@ -46,7 +53,9 @@ class BasicConvImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BasicConv);
 
-}  // namespace
+}  // namespace blocks
+using blocks::BasicConv;
+using blocks::DenseLayer;
 
 // A dense block: each layer's 32 new channels are appended to the running concat.
 class DenseBlockImpl : public torch::nn::Module {
@@ -81,14 +90,14 @@ class InceptionImpl : public torch::nn::Module {
   BasicConv b0_{nullptr}, b1a_{nullptr}, b1b_{nullptr}, b2_{nullptr}, b3_{nullptr};
 };
 
-DenseLayerImpl::DenseLayerImpl(int64_t in_channels) {
+blocks::DenseLayerImpl::DenseLayerImpl(int64_t in_channels) {
   norm1_ = register_module("norm1", make_bn(in_channels, 1e-5));
   conv1_ = register_module("conv1", make_conv(in_channels, 128, 1, 0, false));
   norm2_ = register_module("norm2", make_bn(128, 1e-5));
   conv2_ = register_module("conv2", make_conv(128, 32, 3, 1, false));
 }
 
-torch::Tensor DenseLayerImpl::forward(const torch::Tensor& x) {
+torch::Tensor blocks::DenseLayerImpl::forward(const torch::Tensor& x) {
   auto y = conv1_->forward(torch::relu(norm1_->forward(x)));
   return conv2_->forward(torch::relu(norm2_->forward(y)));
 }
@@ -149,12 +158,12 @@ std::array<torch::Tensor, 2> DenseNetTrunkImpl::forward(const torch::Tensor& x) 
   return {tap0, tap1};
 }
 
-BasicConvImpl::BasicConvImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t padding) {
+blocks::BasicConvImpl::BasicConvImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t padding) {
   conv_ = register_module("conv", make_conv(in_channels, out_channels, kernel, padding, false));
   bn_ = register_module("bn", make_bn(out_channels, 1e-3));
 }
 
-torch::Tensor BasicConvImpl::forward(const torch::Tensor& x) { return torch::relu(bn_->forward(conv_->forward(x))); }
+torch::Tensor blocks::BasicConvImpl::forward(const torch::Tensor& x) { return torch::relu(bn_->forward(conv_->forward(x))); }
 
 InceptionImpl::InceptionImpl(int64_t in_channels, int64_t out_channels) {
   const int64_t q = out_channels / 4;
