@@ -26,7 +26,7 @@ torch::Tensor threshold_tensor(const torch::Tensor& map, double threshold);
 // cv::dilate / cv::erode / cv::morphologyEx(MORPH_CLOSE) with a kw x kh MORPH_RECT
 // kernel, the default anchor (kw/2, kh/2, also for even sizes) and the default
 // border (pixels outside the frame never count), on a [H,W] uint8 0/255 mask:
-// separable max-pools. kw or kh <= 0: the mask unchanged.
+// separable running maxima (log2 k passes per axis). kw or kh <= 0: the mask unchanged.
 torch::Tensor dilate_rect_tensor(const torch::Tensor& mask, int kw, int kh);
 torch::Tensor erode_rect_tensor(const torch::Tensor& mask, int kw, int kh);
 torch::Tensor close_rect_tensor(const torch::Tensor& mask, int kw, int kh);
