@@ -17,6 +17,7 @@
 #include "advadmeta.h"
 #include "core/error.h"
 #include "core/postproc.h"
+#include "core/postproc_tensor.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_advad_postproc_debug);
 #define GST_CAT_DEFAULT gst_advad_postproc_debug
@@ -313,8 +314,9 @@ static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, Gs
         rgb = advad::to_rgb(advad_frame_mat(&frame), st->format);  // a copy: safe after unmap
         gst_video_frame_unmap(&frame);
       }
-      result->detection = std::make_shared<const advad::Detection>(
-          advad::postprocess(result->map->map, result->map->score, threshold, spec, rgb));
+      // On the map's device when advadinfer left it there (core/postproc_tensor.h).
+      result->detection =
+          std::make_shared<const advad::Detection>(advad::postprocess(*result->map, threshold, spec, rgb));
     } catch (const std::exception& e) {
       GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Post-processing failed: %s", e.what()), (nullptr));
       return GST_FLOW_ERROR;
@@ -325,6 +327,14 @@ static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, Gs
     st->cached_generation = s.generation;
     st->cached_detection = result->detection;
     st->cached_threshold = threshold;
+  }
+  if (result->map->device_map.defined()) {
+    // Downstream (overlay, JSON, clip pre-roll rings) reads the host map only: the
+    // buffer stops holding the device copy (the cache above keeps the last one).
+    auto host = std::make_shared<advad::AnomalyMap>();
+    host->map = result->map->map;
+    host->score = result->map->score;
+    result->map = std::move(host);
   }
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": %s, %zu regions", result->frame_number,
                  result->detection->anomalous ? "defect" : "ok", result->detection->regions.size());

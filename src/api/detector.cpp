@@ -9,6 +9,7 @@
 #include "advad/advad.h"
 #include "core/error.h"
 #include "core/postproc.h"
+#include "core/postproc_tensor.h"
 #include "core/profile.h"
 #include "core/tile_layout.h"
 #include "data/package_paths.h"
@@ -112,7 +113,7 @@ FrameResult Detector::score(const ImageView& frame) {
     const AnomalyMap am = impl_->scorer->score(pixels, format, impl_->layout(pixels.cols, pixels.rows));
     // The foreground gate needs the frame in RGB; other chains never look at it.
     const cv::Mat rgb = impl_->post.foreground_gate ? to_rgb(pixels, format) : cv::Mat();
-    const Detection det = postprocess(am.map, am.score, impl_->threshold, impl_->post, rgb);
+    const Detection det = postprocess(am, impl_->threshold, impl_->post, rgb);
 
     FrameResult r;
     r.width = pixels.cols;

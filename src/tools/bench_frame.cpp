@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/postproc.h"
+#include "core/postproc_tensor.h"
 #include "core/tensor_frame.h"
 #include "core/tile_layout.h"
 #include "engine/model_factory.h"
@@ -60,7 +61,8 @@ int bench_frame_main(int argc, char** argv) {
                  "before every clock reading.\n"
                  "--path tensor times the device-tensor path advadinfer takes on a GPU (the frame uploaded\n"
                  "once, crop/resize/normalise, stitching as tensor ops on --device, the frame map downloaded\n"
-                 "once); --path both runs the two and prints tensor/opencv per stage.");
+                 "once, blur/threshold/closing on --device with the mask coming down only for frames with\n"
+                 "a candidate region); --path both runs the two and prints tensor/opencv per stage.");
   args.option("frame", "WxH", "frame size (MVTec AD 2: 2448x2048)", "2448x2048")
       .option("grid", "CxR", "tiling grid, one level (with --profile: only when given)", "2x2")
       .option("levels", "L",
@@ -256,14 +258,14 @@ int bench_frame_main(int argc, char** argv) {
       std::vector<const char*> stages;
       if (tensor)
         stages = {"upload (frame)",        "crop/resize (tensor)", "model (forward + maps)", "stitch + download",
-                  "post-processing",       "total"};
+                  "post-processing (device)", "total"};
       else if (on_cpu)
         stages = {"crop/resize (make_batch)", "model (forward + maps)", "stitch", "post-processing", "total"};
       else
         stages = {"crop/resize (make_batch)", "transfer to device", "model (forward + maps)", "transfer from device",
                   "stitch",                   "post-processing",    "total"};
       std::vector<double> ts(stages.size(), 0.0);  // seconds per stage over the timed frames; last = total
-      double bytes_in = 0, bytes_out = 0;
+      double bytes_in = 0, bytes_out = 0, bytes_post = 0;
       for (int it = 0; it <= iters; ++it) {
         std::vector<double> t{now_s()};
         ScoredBatch sb;
@@ -305,8 +307,13 @@ int bench_frame_main(int argc, char** argv) {
           am = stitch(sb.maps, sb.scores, layout);
           t.push_back(now_s());
         }
-        Detection d = postprocess(am.map, am.score, p.threshold, p.post, frame);
+        PostprocTransfers post_tr;
+        // The tensor path's map carries its device copy: post-processing runs there.
+        Detection d = tensor ? postprocess(am, p.threshold, p.post, frame, &post_tr)
+                             : postprocess(am.map, am.score, p.threshold, p.post, frame);
+        sync(device);
         t.push_back(now_s());
+        if (!on_cpu && tensor) bytes_post = post_tr.bytes_down;
         (void)d;
         if (it == 0) continue;  // warm-up
         for (size_t i = 0; i + 1 < t.size(); ++i) ts[i] += t[i + 1] - t[i];
@@ -333,20 +340,26 @@ int bench_frame_main(int argc, char** argv) {
         if (!on_cpu && !tensor && i == 3) row["bytes_from_device"] = bytes_out;
         if (!on_cpu && tensor && i == 0) row["bytes_to_device"] = bytes_in;
         if (!on_cpu && tensor && i == 3) row["bytes_from_device"] = bytes_out;
+        if (!on_cpu && tensor && i == 4) row["bytes_from_device"] = bytes_post;
         out["rows"].push_back(row);
       }
       if (!on_cpu && !tensor)
         std::printf("transfers per frame: %.1f MB to the device (float32 batch), %.1f MB back (tile maps)\n",
                     bytes_in / 1e6, bytes_out / 1e6);
       if (!on_cpu && tensor)
-        std::printf("transfers per frame: %.1f MB to the device (uint8 frame), %.1f MB back (float32 frame map)\n",
-                    bytes_in / 1e6, bytes_out / 1e6);
-      if (!tensor) opencv_total = {ts.back()};
+        std::printf("transfers per frame: %.1f MB to the device (uint8 frame), %.1f MB back (float32 frame map), "
+                    "%.1f MB back for post-processing (last frame: uint8 mask + blurred map when a region is left)\n",
+                    bytes_in / 1e6, bytes_out / 1e6, bytes_post / 1e6);
+      if (!tensor) opencv_total = {ts.back(), ts[ts.size() - 2]};  // total, post-processing
       if (tensor && !opencv_total.empty()) {
         const double ratio = ts.back() / opencv_total[0];
         std::printf("tensor / opencv total time: %.2f (precision %s, %s)\n", ratio, names[k].c_str(),
                     device.str().c_str());
-        out["tensor_over_opencv"].push_back({{"precision", precisions[k]}, {"device", device.str()}, {"ratio", ratio}});
+        const double post_ratio = opencv_total[1] > 0 ? ts[ts.size() - 2] / opencv_total[1] : 0.0;
+        std::printf("tensor / opencv post-processing time: %.2f (device blur/threshold/closing vs OpenCV)\n",
+                    post_ratio);
+        out["tensor_over_opencv"].push_back(
+            {{"precision", precisions[k]}, {"device", device.str()}, {"ratio", ratio}, {"postproc_ratio", post_ratio}});
       }
       std::fflush(stdout);
     }

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/postproc.h"
+#include "core/postproc_tensor.h"
 #include "core/profile.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
@@ -147,7 +148,7 @@ int cmd_predict(int argc, char** argv) {
     cv::minMaxLoc(am.map, nullptr, &score);
     std::string verdict;
     if (binary) {
-      const Detection det = postprocess(am.map, am.score, threshold, post, rgb);
+      const Detection det = postprocess(am, threshold, post, rgb);
       anomalous += det.anomalous ? 1 : 0;
       score = det.score;
       verdict = det.anomalous ? "defect" : "ok";

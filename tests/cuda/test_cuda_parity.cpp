@@ -10,7 +10,9 @@
 //     crop/resize/normalise, stitching on the GPU, one map download) against the CPU's OpenCV
 //     path: demo scorer over several tilings, filters and pixel formats (fp32 within 1e-3), INP-Former
 //     tiny-reg4 (fp32 within 1e-3, bf16 within 2e-2); the GPU resize bit-exact with the CPU's
-//     (pil-bilinear, linear), the GPU blur within 1e-5 of cv::GaussianBlur; cuda-memory-limit.
+//     (pil-bilinear, linear), the GPU blur within 1e-5 of cv::GaussianBlur; cuda-memory-limit;
+//     the device post-processing (closing/erosion bit-identical with OpenCV, the chain on a GPU
+//     map equal to the CPU chain on the same map).
 // Without a usable CUDA device (a CPU-only LibTorch such as Debian's 1.13, or no GPU/driver)
 // the program says why and exits 77: meson reports SKIP, never a pass.
 #include <gtest/gtest.h>
@@ -31,6 +33,8 @@
 #include "core/demo_model.h"
 #include "core/error.h"
 #include "core/model.h"
+#include "core/postproc.h"
+#include "core/postproc_tensor.h"
 #include "core/resize.h"
 #include "core/tensor_frame.h"
 #include "core/tile_layout.h"
@@ -324,6 +328,60 @@ TEST(CudaTensorPath, ResizeAndBlurOnTheGpu) {
       gaussian_blur_tensor(torch::from_blob(map.data, {map.rows, map.cols}, torch::kFloat32).to(kCuda), 15, 4.0).cpu();
   report("GPU blur 15x15 sigma 4", {cv::norm(want, cv::Mat(map.rows, map.cols, CV_32F, got.data_ptr<float>()), cv::NORM_INF), 0.0},
          1e-5);
+}
+
+// Device post-processing on the GPU (core/postproc_tensor.h): closings/erosions bit-identical
+// with OpenCV, and the chain on a GPU map equal to the CPU chain on the same map (masks
+// identical up to pixels within 1e-5 of the threshold after the blur; regions equal).
+TEST(CudaTensorPath, PostprocessingOnTheGpu) {
+  cv::Mat mask = cv::Mat::zeros(213, 317, CV_8UC1);
+  cv::RNG rng(8);
+  for (int i = 0; i < 1500; ++i) mask.at<uint8_t>(rng.uniform(0, mask.rows), rng.uniform(0, mask.cols)) = 255;
+  cv::circle(mask, {0, 0}, 9, cv::Scalar(255), cv::FILLED);
+  cv::circle(mask, {mask.cols - 2, mask.rows / 2}, 6, cv::Scalar(255), cv::FILLED);
+  const torch::Tensor tm = torch::from_blob(mask.data, {mask.rows, mask.cols}, torch::kUInt8).to(kCuda);
+  for (const auto& [kw, kh] : std::vector<std::pair<int, int>>{{3, 3}, {2, 2}, {4, 7}, {10, 10}, {15, 15}, {80, 80}}) {
+    const cv::Mat k = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(kw, kh));
+    cv::Mat clo, ero;
+    cv::morphologyEx(mask, clo, cv::MORPH_CLOSE, k);
+    cv::erode(mask, ero, k);
+    const torch::Tensor gc = close_rect_tensor(tm, kw, kh).cpu().contiguous();
+    const torch::Tensor ge = erode_rect_tensor(tm, kw, kh).cpu().contiguous();
+    EXPECT_EQ(cv::countNonZero(clo != cv::Mat(mask.rows, mask.cols, CV_8UC1, gc.data_ptr<uint8_t>())), 0) << kw << "x" << kh;
+    EXPECT_EQ(cv::countNonZero(ero != cv::Mat(mask.rows, mask.cols, CV_8UC1, ge.data_ptr<uint8_t>())), 0) << kw << "x" << kh;
+  }
+  // The whole chain on the demo scorer's GPU map vs the CPU chain on the same (downloaded) map.
+  test::TempDir d("cuda_postproc");
+  const Profile base = load_profile(write_demo_package(d.file("demo")));
+  auto p = std::make_shared<const Profile>(base);
+  FrameScorer gpu(p, create_model(base, opts("cuda", "fp32")), 0);
+  ASSERT_EQ(gpu.path(), FramePath::Tensor);
+  PostprocSpec seed;
+  seed.blur_ksize = 5;
+  seed.close_w = seed.close_h = 10;
+  seed.fill_holes = true;
+  seed.min_area = 16;
+  int regions = 0;
+  for (uint32_t i = 0; i < 4; ++i) {
+    const cv::Mat frame = make_synthetic_frame(643, 481, i % 2 == 1, 30 + i);
+    const AnomalyMap am = gpu.score(frame, PixelFormat::RGB, make_tile_layout(frame.cols, frame.rows, p->tiling));
+    ASSERT_TRUE(am.device_map.defined() && am.device_map.is_cuda());
+    for (const PostprocSpec& spec : {base.post, seed}) {
+      PostprocTransfers tr;
+      const Detection g = postprocess(am, base.threshold, spec, frame, &tr);
+      const Detection c = postprocess(am.map, am.score, base.threshold, spec, frame);
+      EXPECT_TRUE(tr.on_device);
+      const int differing = cv::countNonZero(g.mask != c.mask);
+      std::cout << "  GPU post-processing frame " << i << " blur " << spec.blur_ksize << ": " << differing
+                << " mask pixels differ, " << g.regions.size() << " regions, " << tr.bytes_down << " bytes down\n";
+      EXPECT_LE(differing, 4);
+      ASSERT_EQ(g.regions.size(), c.regions.size());
+      for (size_t r = 0; r < g.regions.size(); ++r) EXPECT_NEAR(g.regions[r].max_score, c.regions[r].max_score, 1e-5);
+      EXPECT_NEAR(g.score, c.score, 1e-5);
+      regions += static_cast<int>(c.regions.size());
+    }
+  }
+  EXPECT_GT(regions, 0);
 }
 
 TEST(CudaMemoryLimit, AppliesAndRejectsMoreThanTheDeviceHas) {
