@@ -267,8 +267,6 @@ torch::Tensor TensorFrameBatcher::make_batch(const torch::Tensor& frame, PixelFo
                      " but the tile layout was made for " + std::to_string(layout.frame_width) + "x" +
                      std::to_string(layout.frame_height));
   if (layout.tiles.empty()) throw InputError("make_batch: the tile layout has no tiles");
-  const int out_w = input.crop > 0 ? input.crop : input.width;
-  const int out_h = input.crop > 0 ? input.crop : input.height;
   const int64_t B = static_cast<int64_t>(layout.tiles.size());
   const torch::Device dev = frame.device();
   torch::Tensor channels, mean, stdv;
