@@ -17,7 +17,12 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& queries, const to
   const int64_t hd = C / heads;
   auto qh = q(queries).reshape({B, T, heads, hd}).permute({0, 2, 1, 3});          // [B,H,T,hd]
   auto kvh = kv(context).reshape({B, N, 2, heads, hd}).permute({2, 0, 3, 1, 4});  // [2,B,H,N,hd]
-  auto a = softmax32(qh.matmul(kvh[0].transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(hd))), -1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  // fp16 tops out at 65504: an unscaled q.k above it is inf and the softmax NaN, so fp16 scales q first.
+  // fp32/bf16 keep scaling after the matmul (their range suffices) so their numbers stay bit-identical.
+  torch::Tensor scores = qh.scalar_type() == torch::kHalf ? (qh * scale).matmul(kvh[0].transpose(-2, -1))
+                                                          : qh.matmul(kvh[0].transpose(-2, -1)) * scale;
+  auto a = softmax32(scores, -1);
   return proj(a.matmul(kvh[1]).transpose(1, 2).reshape({B, T, C}));
 }
 
