@@ -161,7 +161,7 @@ TEST(CprFebFit, LdaEqualsClosedFormAndRangeIsTheExactOrderStatistic) {
   const auto m0 = x0.mean(0), m1 = x1.mean(0);
   const auto c0 = x0 - m0, c1 = x1 - m1;
   const auto sigma = (c0.t().matmul(c0) + c1.t().matmul(c1)) / static_cast<double>(x0.size(0) + x1.size(0) - 2);
-  const auto w_ref = torch::linalg::solve(sigma, (m1 - m0).unsqueeze(1), true).squeeze(1);
+  const auto w_ref = torch::linalg_solve(sigma, (m1 - m0).unsqueeze(1), true).squeeze(1);
   const double b_ref = -0.5 * (m1 + m0).dot(w_ref).item<double>();
 
   // The fitted weight is w / (max - min): the same direction up to a positive scale.
