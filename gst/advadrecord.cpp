@@ -24,9 +24,7 @@ advad::FrameRecord advad_frame_record(GstBuffer* buf, const GstVideoInfo* info, 
   r.scored = true;
   r.scored_frame = res->scored_frame;
   // Without advadpostproc the score is still the map's maximum (the threshold's scale).
-  double max_value = 0;
-  cv::minMaxLoc(res->map->map, nullptr, &max_value);
-  r.score = static_cast<float>(max_value);
+  r.score = static_cast<float>(res->map->max_value());  // a device map: one scalar, not the map
   r.image_score = res->map->score;
   if (res->detection) {
     r.score = res->detection->score;

@@ -243,11 +243,14 @@ static GstFlowReturn gst_advad_overlay_transform_ip(GstBaseTransform* trans, Gst
     if (s.metadata_only || !res || (!res->map && !unscored)) return GST_FLOW_OK;
     const advad::OverlayStyle style = overlay_style(*res, s);
     advad::OverlayContent content;
-    content.map = unscored || !res->map ? nullptr : &res->map->map;
+    const bool scored_map = !unscored && res->map;
+    // Only the heatmap reads the map's pixels: a map left on the device comes down for it
+    // alone. Without it an empty map still says "scored" (the label is drawn).
+    static const cv::Mat overlay_map_without_pixels;
+    content.map = !scored_map ? nullptr : style.heatmap ? &res->map->host_map() : &overlay_map_without_pixels;
     content.detection = unscored ? nullptr : res->detection.get();
-    double map_max = 0;  // the label shows the threshold's scale, as the JSON does
-    if (content.map) cv::minMaxLoc(*content.map, nullptr, &map_max);
-    content.score = static_cast<float>(map_max);
+    // The label shows the threshold's scale, as the JSON does.
+    content.score = scored_map ? static_cast<float>(res->map->max_value()) : 0.f;
     content.unscored = res->unscored_reason;
     content.threshold = res->detection ? res->threshold : (res->profile ? res->profile->threshold : 0.0);
     content.carried = res->carried;

@@ -328,14 +328,10 @@ static GstFlowReturn gst_advad_postproc_transform_ip(GstBaseTransform* trans, Gs
     st->cached_detection = result->detection;
     st->cached_threshold = threshold;
   }
-  if (result->map->device_map.defined()) {
-    // Downstream (overlay, JSON, clip pre-roll rings) reads the host map only: the
-    // buffer stops holding the device copy (the cache above keeps the last one).
-    auto host = std::make_shared<advad::AnomalyMap>();
-    host->map = result->map->map;
-    host->score = result->map->score;
-    result->map = std::move(host);
-  }
+  // A map left on the device stays there on the buffer: downstream reads its pixels
+  // through host_map() (the overlay's heatmap), its maximum as one scalar (label, JSON),
+  // so a frame nobody draws never downloads its float map. Buffers held downstream
+  // (clip pre-roll) keep their device map until released.
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": %s, %zu regions", result->frame_number,
                  result->detection->anomalous ? "defect" : "ok", result->detection->regions.size());
   if (result->stats && result->detection->anomalous) result->stats->defect();

@@ -118,7 +118,8 @@ FrameResult Detector::score(const ImageView& frame) {
     FrameResult r;
     r.width = pixels.cols;
     r.height = pixels.rows;
-    const cv::Mat map = am.map.isContinuous() ? am.map : am.map.clone();
+    const cv::Mat& host = am.host_map();  // FrameResult carries the map: it comes down
+    const cv::Mat map = host.isContinuous() ? host : host.clone();
     r.anomaly_map.assign(map.ptr<float>(), map.ptr<float>() + map.total());
     const cv::Mat mask = det.mask.isContinuous() ? det.mask : det.mask.clone();
     r.mask.assign(mask.ptr<std::uint8_t>(), mask.ptr<std::uint8_t>() + mask.total());

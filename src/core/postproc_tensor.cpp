@@ -95,7 +95,12 @@ Detection postprocess(const AnomalyMap& am, double threshold, const PostprocSpec
   PostprocTransfers local;
   PostprocTransfers& tr = transfers ? *transfers : local;
   tr = PostprocTransfers();
-  auto on_cpu = [&] { return postprocess(am.map, am.score, threshold, spec, frame_rgb); };
+  auto on_cpu = [&] {
+    const double before = am.host_bytes_down();
+    const cv::Mat& host = am.host_map();
+    tr.bytes_down += am.host_bytes_down() - before;
+    return postprocess(host, am.score, threshold, spec, frame_rgb);
+  };
   if (!am.device_map.defined()) return on_cpu();
   const torch::Tensor& map = am.device_map;
   if (map.dim() != 2 || map.scalar_type() != torch::kFloat32 || map.numel() == 0)
@@ -129,6 +134,7 @@ Detection postprocess(const AnomalyMap& am, double threshold, const PostprocSpec
   const torch::Tensor head = torch::stack({blurred.max(), mask.max().to(torch::kFloat32),
                                            torch::isfinite(blurred).all().to(torch::kFloat32)})
                                  .to(torch::kCPU);
+  tr.scalar_bytes = static_cast<double>(head.numel() * head.element_size());
   const float max_value = head[0].item<float>();
   // NaN or inf in the map: the CPU chain's own rules (minMaxLoc, compare) decide.
   if (head[2].item<float>() <= 0.f || !std::isfinite(max_value)) return on_cpu();
@@ -166,9 +172,14 @@ Detection postprocess(const AnomalyMap& am, double threshold, const PostprocSpec
   m = remove_small_regions(m, spec.min_area);
   d.mask = m;
   if (cv::countNonZero(m) == 0) return d;
-  // The region scores read the blurred map; without a blur it is the map already on the host.
-  cv::Mat scores = am.map;
-  if (spec.blur_ksize > 0) {
+  // The region scores read the blurred map; without a blur the map itself (downloaded
+  // here if no one has yet).
+  cv::Mat scores;
+  if (spec.blur_ksize <= 0) {
+    const double before = am.host_bytes_down();
+    scores = am.host_map();
+    tr.bytes_down += am.host_bytes_down() - before;
+  } else {
     scores = download(blurred, CV_32FC1);
     tr.bytes_down += 4.0 * H * W;
   }

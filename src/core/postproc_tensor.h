@@ -4,7 +4,7 @@
 // stitched; the rest (foreground gate, hole filling, minimum area, regions)
 // stays on the CPU on the downloaded uint8 mask, as core/postproc does it.
 //
-// What comes down per frame: two scalars (map maximum, "any pixel left"); only
+// What comes down per frame: three scalars (map maximum, "any pixel left", all finite); only
 // when a pixel is left, the uint8 mask and the blurred float map (the region
 // scores read it). Every step replays OpenCV's arithmetic and borders, so the
 // Detection equals postprocess(cv::Mat...) up to float summation order in the
@@ -33,8 +33,11 @@ torch::Tensor close_rect_tensor(const torch::Tensor& mask, int kw, int kh);
 
 // Bytes a device post-processing moved to the host (bench, tests).
 struct PostprocTransfers {
-  double bytes_down = 0;  // mask + blurred map (+ the pre-closing mask when the fill fallback fires)
-  bool on_device = false;  // false: fell back to the CPU chain on AnomalyMap::map
+  // mask + blurred map (+ the pre-closing mask when the fill fallback fires; + the
+  // frame map when this call was the first to need it on the host: no blur, CPU fallback)
+  double bytes_down = 0;
+  double scalar_bytes = 0;  // the synchronising scalars (map maximum, any pixel left, all finite)
+  bool on_device = false;   // false: fell back to the CPU chain on AnomalyMap::host_map()
 };
 
 // postprocess() for a stitched map: on map.device_map's device when it is set

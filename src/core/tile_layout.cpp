@@ -229,6 +229,39 @@ AnomalyMap stitch_impl(const std::vector<torch::Tensor>& tile_maps, const std::v
                        const TileLayout& layout, bool force_torch);
 }  // namespace
 
+const cv::Mat& AnomalyMap::host_map() const {
+  if (!map.empty() || !device_map.defined()) return map;
+  std::lock_guard<std::mutex> lock(host_cache->mutex);
+  if (host_cache->map.empty()) {
+    const torch::Tensor cpu = device_map.to(torch::kCPU, torch::kFloat32).contiguous();
+    host_cache->map = cv::Mat(static_cast<int>(cpu.size(0)), static_cast<int>(cpu.size(1)), CV_32F, cpu.data_ptr<float>())
+                          .clone();
+    host_cache->bytes_down = static_cast<double>(host_cache->map.total() * host_cache->map.elemSize());
+  }
+  return host_cache->map;
+}
+
+double AnomalyMap::host_bytes_down() const {
+  std::lock_guard<std::mutex> lock(host_cache->mutex);
+  return host_cache->bytes_down;
+}
+
+double AnomalyMap::max_value() const {
+  double hi = 0;
+  if (map.empty() && device_map.defined()) {
+    {
+      std::lock_guard<std::mutex> lock(host_cache->mutex);
+      if (!host_cache->map.empty()) {
+        cv::minMaxLoc(host_cache->map, nullptr, &hi);
+        return hi;
+      }
+    }
+    return device_map.max().item<double>();
+  }
+  if (!map.empty()) cv::minMaxLoc(map, nullptr, &hi);
+  return hi;
+}
+
 AnomalyMap stitch_torch(const std::vector<torch::Tensor>& tile_maps, const std::vector<float>& tile_scores,
                         const TileLayout& layout) {
   return stitch_impl(tile_maps, tile_scores, layout, true);
@@ -268,12 +301,8 @@ AnomalyMap stitch_impl(const std::vector<torch::Tensor>& tile_maps, const std::v
   if (dev.is_cpu() && !force_torch) {
     out.map = stitch_cpu(maps, layout);
   } else {
+    // The map stays where it was stitched; host_map() downloads it for the readers of pixels.
     out.device_map = stitch_device(maps, layout);
-    // The one download of the frame map (overlay, map health and JSON read it on the CPU).
-    const torch::Tensor cpu = out.device_map.to(torch::kCPU).contiguous();
-    out.map = cv::Mat(static_cast<int>(layout.frame_height), static_cast<int>(layout.frame_width), CV_32F,
-                      cpu.data_ptr<float>())
-                  .clone();
   }
   float score = -INFINITY;
   for (float s : tile_scores) score = std::max(score, s);

@@ -1,6 +1,8 @@
 // TileLayout: the tiles of one frame (pyramid levels, grids, overlap), and the
 // batch/stitch operations that move pixels and maps between frame and tiles.
 #pragma once
+#include <memory>
+#include <mutex>
 #include <opencv2/core.hpp>
 #include <torch/types.h>
 #include <vector>
@@ -41,13 +43,34 @@ cv::Mat to_rgb(const cv::Mat& frame, PixelFormat format);
 torch::Tensor make_batch(const cv::Mat& frame_rgb, const TileLayout& layout, const InputSpec& input,
                          const torch::Device& device);
 
+// AnomalyMap::host_map()'s download, shared by the copies of one map.
+struct AnomalyMapHostCache {
+  std::mutex mutex;
+  cv::Mat map;
+  double bytes_down = 0;
+};
+
 // Per-tile scored output of a model (see core/model.h).
 struct AnomalyMap {
-  cv::Mat map;        // CV_32F, frame size, model score units
+  // CV_32F, frame size, model score units. Empty when the map was stitched on
+  // a device (device_map set): readers of pixels call host_map().
+  cv::Mat map;
   float score = 0.f;  // frame score: max over tile scores
-  // stitch_torch only: the same map [H,W] float32 where it was stitched (the
-  // model's device), so post-processing can run there (core/postproc_tensor.h).
+  // stitch_torch only: the map [H,W] float32 where it was stitched (the model's
+  // device), so post-processing and the map health check run there and a frame
+  // nobody draws or writes never downloads its float map (core/postproc_tensor.h).
   torch::Tensor device_map;
+
+  // The map on the host: `map` when set, else device_map downloaded on the first
+  // call (one download for all copies of this map; safe from several threads).
+  const cv::Mat& host_map() const;
+  // Bytes host_map() downloaded so far (0 for maps stitched on the CPU).
+  double host_bytes_down() const;
+  // The map's maximum: minMaxLoc on the host map when there is one, else one
+  // scalar from the device (the map must be finite: check_map rejects others).
+  double max_value() const;
+
+  std::shared_ptr<AnomalyMapHostCache> host_cache = std::make_shared<AnomalyMapHostCache>();
 };
 
 // Stitch per-tile maps (each [h,w] float, h/w = tile rect size, any device)

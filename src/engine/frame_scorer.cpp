@@ -40,7 +40,7 @@ AnomalyMap FrameScorer::score(const cv::Mat& frame, PixelFormat format, const Ti
   if (path_ == FramePath::Tensor) {
     const torch::Tensor pixels = batcher_->upload(frame, format);
     run_model(batcher_->make_batch(pixels, format, layout, profile_->input), layout, &maps, &scores);
-    return stitch_torch(maps, scores, layout);  // on the device; the frame map is the one download
+    return stitch_torch(maps, scores, layout);  // on the device; AnomalyMap::host_map() downloads on demand
   }
   const cv::Mat rgb = to_rgb(frame, format);
   run_model(make_batch(rgb, layout, profile_->input, model_->device()), layout, &maps, &scores);

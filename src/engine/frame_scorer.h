@@ -18,7 +18,8 @@ namespace advad {
 //   OpenCV: to_rgb + make_batch on the CPU (uint8 resize), the batch copied to the
 //           model's device, stitch() (OpenCV for CPU maps, torch ops for device maps);
 //   Tensor: the frame uploaded once (core/tensor_frame.h), crop/resize/normalise and
-//           stitch_torch() as tensor ops on the model's device, the frame map downloaded once;
+//           stitch_torch() as tensor ops on the model's device, the frame map left there
+//           (AnomalyMap::host_map() downloads it for whoever reads its pixels);
 //   Auto:   Tensor when the model is not on the CPU, else OpenCV (the CPU default, unchanged).
 enum class FramePath { Auto, OpenCV, Tensor };
 // "auto" | "opencv" | "tensor"; InputError naming the accepted values otherwise.

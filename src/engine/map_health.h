@@ -19,9 +19,13 @@ struct MapHealth {
   std::string unscored_reason;  // empty: the map may be used
   std::string detail;           // one line for logs and warnings
   bool constant = false;        // every pixel has the same value
+  double bytes_down = 0;        // a device map: the scalars the check downloaded (never the map)
   bool ok() const { return unscored_reason.empty(); }
 };
 
+// A map left on the device (AnomalyMap::device_map, no host map yet) is checked
+// there: shape, all finite, min and max come down as three scalars; the first
+// non-finite pixel (row-major, as cv::checkRange) only when there is one.
 MapHealth check_map(const AnomalyMap& map, int frame_width, int frame_height);
 
 }  // namespace advad

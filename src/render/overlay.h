@@ -49,7 +49,7 @@ OverlayStyle overlay_style_from(const OverlaySpec& spec);
 
 // What to draw for one frame. Any pointer may be null (nothing of it drawn).
 struct OverlayContent {
-  const cv::Mat* map = nullptr;            // CV_32F score map (resized to the frame if needed)
+  const cv::Mat* map = nullptr;            // CV_32F score map (resized to the frame if needed); empty: no heatmap
   const Detection* detection = nullptr;    // mask regions; verdict and score for the label
   float score = 0.f;                       // map maximum, shown when there is no detection
   double threshold = 0.0;                  // for the heatmap scale and floor (see full_scale, heatmap_floor)

@@ -280,10 +280,11 @@ int bench_frame_main(int argc, char** argv) {
           sb = model.score(batch, sizes);
           sync(device);
           t.push_back(now_s());
-          am = stitch_torch(sb.maps, sb.scores, layout);  // on --device; one frame map comes back
+          am = stitch_torch(sb.maps, sb.scores, layout);  // on --device; the map stays there
+          sync(device);
           t.push_back(now_s());
           bytes_in = on_cpu ? 0.0 : static_cast<double>(frame.total() * frame.elemSize());
-          bytes_out = on_cpu ? 0.0 : static_cast<double>(am.map.total() * am.map.elemSize());
+          bytes_out = 0;  // post-processing's downloads are bytes_post; the float map comes down only when read
         } else {
           auto batch = make_batch(frame, layout, p.input, torch::kCPU);  // the CPU's work in advadinfer too
           t.push_back(now_s());
@@ -313,7 +314,7 @@ int bench_frame_main(int argc, char** argv) {
                              : postprocess(am.map, am.score, p.threshold, p.post, frame);
         sync(device);
         t.push_back(now_s());
-        if (!on_cpu && tensor) bytes_post = post_tr.bytes_down;
+        if (!on_cpu && tensor) bytes_post = post_tr.bytes_down + post_tr.scalar_bytes;
         (void)d;
         if (it == 0) continue;  // warm-up
         for (size_t i = 0; i + 1 < t.size(); ++i) ts[i] += t[i + 1] - t[i];

@@ -236,7 +236,7 @@ int cmd_calibrate(int argc, char** argv) {
     auto key2 = std::make_pair(rgb.cols, rgb.rows);
     auto it = layouts.find(key2);
     if (it == layouts.end()) it = layouts.emplace(key2, make_tile_layout(rgb.cols, rgb.rows, profile->tiling)).first;
-    cv::Mat m = scorer.score(rgb, PixelFormat::RGB, it->second).map;
+    cv::Mat m = scorer.score(rgb, PixelFormat::RGB, it->second).host_map();
     if (post.blur_ksize > 0) cv::GaussianBlur(m, m, cv::Size(post.blur_ksize, post.blur_ksize), post.blur_sigma);
     return m;
   };

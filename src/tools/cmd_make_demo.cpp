@@ -38,7 +38,7 @@ int verify(const std::string& ini, const std::vector<cv::Mat>& frames, const std
     for (const auto& t : layout.tiles) sizes.push_back(t.rect.size());
     ScoredBatch sb = model->score(make_batch(frames[i], layout, p.input, model->device()), sizes);
     AnomalyMap am = stitch(sb.maps, sb.scores, layout);
-    Detection d = postprocess(am.map, am.score, p.threshold, p.post, frames[i]);
+    Detection d = postprocess(am.host_map(), am.score, p.threshold, p.post, frames[i]);
     bool hit = false;
     for (const auto& r : d.regions) hit = hit || (r.box & boxes[i]).area() > 0;
     const bool planted = !boxes[i].empty();

@@ -142,10 +142,11 @@ int cmd_predict(int argc, char** argv) {
       continue;
     }
     const AnomalyMap am = scorer.score(rgb, PixelFormat::RGB, it->second);
+    const cv::Mat& map = am.host_map();  // written below: the one download of a device map
     write_atomically(out / "anomaly_images" / (s.rel + ".tiff"),
-                     [&](const std::string& p) { write_float_tiff(p, am.map, depth); });
+                     [&](const std::string& p) { write_float_tiff(p, map, depth); });
     double score = 0;
-    cv::minMaxLoc(am.map, nullptr, &score);
+    cv::minMaxLoc(map, nullptr, &score);
     std::string verdict;
     if (binary) {
       const Detection det = postprocess(am, threshold, post, rgb);

@@ -173,8 +173,8 @@ TEST(Stitch, PasteMeanMaxReproduceAKnownMapExactly) {
       // Both the CPU (OpenCV) path and the device (torch) path.
       for (bool torch_path : {false, true}) {
         AnomalyMap am = torch_path ? stitch_torch(cut(truth, L), scores, L) : stitch(cut(truth, L), scores, L);
-        ASSERT_EQ(am.map.size(), cv::Size(91, 57));
-        torch::Tensor got = torch::from_blob(am.map.data, {57, 91}, torch::kFloat32);
+        ASSERT_EQ(am.host_map().size(), cv::Size(91, 57));
+        torch::Tensor got = torch::from_blob(am.host_map().data, {57, 91}, torch::kFloat32);
         const float tol = merge == MergeMode::Mean ? 1e-6f : 0.f;
         EXPECT_LE((got - truth).abs().max().item<float>(), tol)
             << to_string(merge) << " " << to_string(blend) << (torch_path ? " torch" : " opencv");
@@ -191,11 +191,11 @@ TEST(Stitch, MergeModesCombineOverlapsAsDocumented) {
   std::vector<torch::Tensor> maps = {torch::full({3, 4}, 0.2f), torch::full({3, 4}, 0.6f)};
   for (auto fn : {&stitch, &stitch_torch}) {
     L.merge = MergeMode::Paste;
-    EXPECT_FLOAT_EQ(fn(maps, {}, L).map.at<float>(1, 1), 0.6f);  // later tile wins
+    EXPECT_FLOAT_EQ(fn(maps, {}, L).host_map().at<float>(1, 1), 0.6f);  // later tile wins
     L.merge = MergeMode::Mean;
-    EXPECT_FLOAT_EQ(fn(maps, {}, L).map.at<float>(1, 1), 0.4f);
+    EXPECT_FLOAT_EQ(fn(maps, {}, L).host_map().at<float>(1, 1), 0.4f);
     L.merge = MergeMode::Max;
-    EXPECT_FLOAT_EQ(fn(maps, {}, L).map.at<float>(1, 1), 0.6f);
+    EXPECT_FLOAT_EQ(fn(maps, {}, L).host_map().at<float>(1, 1), 0.6f);
     // Hann weights: a bigger weight in the tile centre pulls the mean toward that tile.
     TilingSpec t = grid(2, 1, 0.4);
     t.merge = MergeMode::Mean;
@@ -203,8 +203,8 @@ TEST(Stitch, MergeModesCombineOverlapsAsDocumented) {
     TileLayout two = make_tile_layout(8, 2, t);
     const int w0 = two.tiles[0].rect.width, w1 = two.tiles[1].rect.width;
     AnomalyMap h = fn({torch::zeros({2, w0}), torch::ones({2, w1})}, {}, two);
-    EXPECT_LT(h.map.at<float>(0, two.tiles[1].rect.x), 0.5f);  // left edge of tile 1: tile 0 dominates
-    EXPECT_GT(h.map.at<float>(0, w0 - 1), 0.5f);               // right edge of tile 0: tile 1 dominates
+    EXPECT_LT(h.host_map().at<float>(0, two.tiles[1].rect.x), 0.5f);  // left edge of tile 1: tile 0 dominates
+    EXPECT_GT(h.host_map().at<float>(0, w0 - 1), 0.5f);               // right edge of tile 0: tile 1 dominates
   }
   // Wrong shapes / counts are clear errors.
   EXPECT_THROW(stitch({torch::zeros({3, 4})}, {}, L), InputError);

@@ -273,7 +273,7 @@ TEST(CudaTensorPath, DemoScorerGpuTensorPathVsCpuOpenCvPath) {
       for (const auto& [frame, fmt] : std::vector<std::pair<cv::Mat, PixelFormat>>{
                {rgb, PixelFormat::RGB}, {gray, PixelFormat::GRAY8}, {bgrx, PixelFormat::BGRx}}) {
         const AnomalyMap ma = a.score(frame, fmt, layout), mb = b.score(frame, fmt, layout);
-        const double dm = map_diff(ma.map, mb.map);
+        const double dm = map_diff(ma.host_map(), mb.host_map());
         std::cout << "  tensor path demo " << to_string(f) << " " << t.levels << " " << to_string(t.merge)
                   << (t.blend == BlendMode::Hann ? " hann" : "") << " fmt " << static_cast<int>(fmt)
                   << ": max |map diff| " << dm << " (tolerance " << tol << ")\n";
@@ -299,7 +299,7 @@ TEST(CudaTensorPath, InpFormerGpuTensorPathFp32AndBf16) {
       const TileLayout layout = make_tile_layout(rgb.cols, rgb.rows, p->tiling);
       const AnomalyMap ma = a.score(rgb, PixelFormat::RGB, layout), mb = b.score(rgb, PixelFormat::RGB, layout);
       report("INP-Former tensor path " + precision + " " + t.levels + (t.blend == BlendMode::Hann ? " hann" : ""),
-             {map_diff(ma.map, mb.map), 0.0}, tol);
+             {map_diff(ma.host_map(), mb.host_map()), 0.0}, tol);
       EXPECT_NEAR(ma.score, mb.score, tol) << precision << " " << t.levels;
     }
   }
@@ -369,7 +369,7 @@ TEST(CudaTensorPath, PostprocessingOnTheGpu) {
     for (const PostprocSpec& spec : {base.post, seed}) {
       PostprocTransfers tr;
       const Detection g = postprocess(am, base.threshold, spec, frame, &tr);
-      const Detection c = postprocess(am.map, am.score, base.threshold, spec, frame);
+      const Detection c = postprocess(am.host_map(), am.score, base.threshold, spec, frame);
       EXPECT_TRUE(tr.on_device);
       const int differing = cv::countNonZero(g.mask != c.mask);
       std::cout << "  GPU post-processing frame " << i << " blur " << spec.blur_ksize << ": " << differing

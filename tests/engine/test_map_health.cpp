@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "core/demo_model.h"
 #include "engine/layout_match.h"
@@ -50,6 +52,43 @@ TEST(MapHealth, WrongSizeOrTypeIsUnscored) {
   const MapHealth h = check_map(dbl, 40, 30);
   EXPECT_EQ(h.unscored_reason, kUnscoredWrongShape);
   EXPECT_NE(h.detail.find("not float32"), std::string::npos);
+}
+
+// A map left on the device (the tensor path): the same verdicts and details from
+// three scalars, and the float map never comes down.
+AnomalyMap device_only_map_health_of(const AnomalyMap& host) {
+  AnomalyMap m;
+  m.device_map = torch::from_blob(host.map.data, {host.map.rows, host.map.cols}, torch::kFloat32).clone();
+  m.score = host.score;
+  return m;
+}
+
+TEST(MapHealth, DeviceMapGivesTheHostVerdictFromScalars) {
+  std::vector<AnomalyMap> cases{map_of(40, 30, 0.f), map_of(40, 30, 0.1f)};
+  cases[1].map.at<float>(3, 4) = 0.9f;
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    AnomalyMap m = map_of(40, 30, 0.2f);
+    m.map.at<float>(29, 39) = bad;
+    m.map.at<float>(17, 5) = bad;  // the first in row-major order is the one named
+    cases.push_back(m);
+  }
+  cases.push_back(map_of(40, 30, 0.3f));
+  cases.back().score = std::numeric_limits<float>::quiet_NaN();
+  for (const AnomalyMap& host : cases) {
+    const AnomalyMap dev = device_only_map_health_of(host);
+    for (const auto& [w, h] : std::vector<std::pair<int, int>>{{40, 30}, {41, 30}}) {
+      const MapHealth a = check_map(host, w, h), b = check_map(dev, w, h);
+      EXPECT_EQ(b.unscored_reason, a.unscored_reason);
+      EXPECT_EQ(b.detail, a.detail);
+      EXPECT_EQ(b.constant, a.constant);
+      EXPECT_EQ(a.bytes_down, 0);
+      if (w == 40 && a.unscored_reason != kUnscoredNonFinite) {
+        EXPECT_EQ(b.bytes_down, 12);  // finite?, min, max
+      }
+      EXPECT_EQ(dev.host_bytes_down(), 0);
+    }
+  }
 }
 
 TEST(MapHealth, ConstantMapIsFlaggedButUsable) {

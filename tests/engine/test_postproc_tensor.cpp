@@ -21,6 +21,7 @@
 #include "core/postproc_tensor.h"
 #include "core/tensor_frame.h"
 #include "engine/frame_scorer.h"
+#include "engine/map_health.h"
 #include "engine/model_factory.h"
 #include "test_support.h"
 
@@ -302,6 +303,60 @@ TEST(TensorPostproc, DemoFramesGiveTheSameMasksAndRegions) {
     }
   }
   EXPECT_GT(defects, 0);  // the comparison covered frames with regions
+}
+
+// What a frame costs in transfers on the tensor path (forced on the CPU): a frame
+// without a defect that nobody draws downloads scalars only (map health, then
+// post-processing); the float map comes down when first asked for, equal to the
+// OpenCV path's, and once for all copies of the map.
+TEST(TensorPostproc, NoDefectNoHeatmapDownloadsScalarsOnly) {
+  test::TempDir d("postproc_tensor_bytes");
+  DemoOptions o;
+  o.input_size = 96;
+  o.overlap = 0.25;
+  const std::string ini = write_demo_package(d.file("demo"), o);
+  ModelOptions mo;
+  mo.device = "cpu";
+  mo.threads = 2;
+  auto profile = std::make_shared<Profile>(load_profile(ini));
+  std::shared_ptr<Model> model = create_model(*profile, mo);
+  FrameScorerOptions cv_opt, t_opt;
+  cv_opt.path = FramePath::OpenCV;
+  t_opt.path = FramePath::Tensor;
+  FrameScorer a(profile, model, 0, cv_opt), b(profile, model, 0, t_opt);
+  const cv::Mat frame = make_synthetic_frame(320, 240, false, 100);
+  const TileLayout layout = make_tile_layout(frame.cols, frame.rows, profile->tiling);
+  const AnomalyMap ma = a.score(frame, PixelFormat::RGB, layout), mb = b.score(frame, PixelFormat::RGB, layout);
+  ASSERT_TRUE(mb.device_map.defined());
+  EXPECT_TRUE(mb.map.empty());
+
+  const MapHealth ha = check_map(ma, frame.cols, frame.rows), hb = check_map(mb, frame.cols, frame.rows);
+  EXPECT_TRUE(hb.ok());
+  EXPECT_EQ(hb.constant, ha.constant);
+  EXPECT_EQ(hb.bytes_down, 12);  // all finite, min, max
+  PostprocTransfers tr;
+  const Detection da = postprocess(ma, profile->threshold, profile->post, frame);
+  const Detection db = postprocess(mb, profile->threshold, profile->post, frame, &tr);
+  ASSERT_FALSE(da.anomalous);
+  expect_same_detection(db, da, "no defect");
+  EXPECT_TRUE(tr.on_device);
+  EXPECT_EQ(tr.bytes_down, 0);     // neither the mask nor a float map
+  EXPECT_EQ(tr.scalar_bytes, 12);  // map maximum, any pixel left, all finite
+  EXPECT_EQ(mb.host_bytes_down(), 0);
+  double cv_max = 0;
+  cv::minMaxLoc(ma.map, nullptr, &cv_max);
+  EXPECT_LE(std::abs(mb.max_value() - cv_max), 1e-6);  // the overlay label's and the JSON's score, a scalar
+  EXPECT_EQ(mb.host_bytes_down(), 0);
+
+  // A reader of pixels (heatmap, advad predict, the API) gets the map the OpenCV path gives.
+  const AnomalyMap copy = mb;  // the buffers' shared_ptr copies: one download for all
+  const cv::Mat& host = copy.host_map();
+  ASSERT_EQ(host.size(), ma.map.size());
+  EXPECT_LE(cv::norm(host, ma.map, cv::NORM_INF), 1e-6);
+  const double frame_map_bytes = 4.0 * frame.cols * frame.rows;
+  EXPECT_EQ(mb.host_bytes_down(), frame_map_bytes);
+  EXPECT_EQ(mb.host_map().data, host.data);
+  EXPECT_EQ(mb.host_bytes_down(), frame_map_bytes);
 }
 
 }  // namespace
