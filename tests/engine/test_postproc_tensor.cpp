@@ -13,6 +13,7 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <opencv2/imgproc.hpp>
 
 #include "core/demo_model.h"
@@ -263,23 +264,37 @@ TEST(TensorPostproc, FillFallbackAndFallbacksToTheCpuChain) {
   EXPECT_FALSE(tr.on_device);
 }
 
+// The demo package (96 px tiles, a quarter overlap) scored twice: by the OpenCV
+// path and by the tensor path forced on the CPU, one model shared.
+struct DemoOnBothPaths {
+  test::TempDir dir;
+  std::shared_ptr<Profile> profile;
+  std::shared_ptr<Model> model;
+  std::unique_ptr<FrameScorer> opencv, tensor;
+
+  explicit DemoOnBothPaths(const std::string& tag) : dir(tag) {
+    DemoOptions o;
+    o.input_size = 96;
+    o.overlap = 0.25;
+    profile = std::make_shared<Profile>(load_profile(write_demo_package(dir.file("demo"), o)));
+    ModelOptions mo;
+    mo.device = "cpu";
+    mo.threads = 2;
+    model = create_model(*profile, mo);
+    FrameScorerOptions cv_opt, t_opt;
+    cv_opt.path = FramePath::OpenCV;
+    t_opt.path = FramePath::Tensor;
+    opencv = std::make_unique<FrameScorer>(profile, model, 0, cv_opt);
+    tensor = std::make_unique<FrameScorer>(profile, model, 0, t_opt);
+  }
+};
+
 // End to end on the demo scorer: the tensor path (forced on the CPU) with its device
 // post-processing against the OpenCV path with core/postproc, frames with and without a defect.
 TEST(TensorPostproc, DemoFramesGiveTheSameMasksAndRegions) {
-  test::TempDir d("postproc_tensor");
-  DemoOptions o;
-  o.input_size = 96;
-  o.overlap = 0.25;
-  const std::string ini = write_demo_package(d.file("demo"), o);
-  ModelOptions mo;
-  mo.device = "cpu";
-  mo.threads = 2;
-  auto profile = std::make_shared<Profile>(load_profile(ini));
-  std::shared_ptr<Model> model = create_model(*profile, mo);
-  FrameScorerOptions cv_opt, t_opt;
-  cv_opt.path = FramePath::OpenCV;
-  t_opt.path = FramePath::Tensor;
-  FrameScorer a(profile, model, 0, cv_opt), b(profile, model, 0, t_opt);
+  DemoOnBothPaths demo("postproc_tensor");
+  const auto& profile = demo.profile;
+  FrameScorer &a = *demo.opencv, &b = *demo.tensor;
   std::vector<std::pair<std::string, PostprocSpec>> specs{{"profile", profile->post}};
   PostprocSpec seed = profile->post;
   seed.blur_ksize = 5;
@@ -310,20 +325,9 @@ TEST(TensorPostproc, DemoFramesGiveTheSameMasksAndRegions) {
 // post-processing); the float map comes down when first asked for, equal to the
 // OpenCV path's, and once for all copies of the map.
 TEST(TensorPostproc, NoDefectNoHeatmapDownloadsScalarsOnly) {
-  test::TempDir d("postproc_tensor_bytes");
-  DemoOptions o;
-  o.input_size = 96;
-  o.overlap = 0.25;
-  const std::string ini = write_demo_package(d.file("demo"), o);
-  ModelOptions mo;
-  mo.device = "cpu";
-  mo.threads = 2;
-  auto profile = std::make_shared<Profile>(load_profile(ini));
-  std::shared_ptr<Model> model = create_model(*profile, mo);
-  FrameScorerOptions cv_opt, t_opt;
-  cv_opt.path = FramePath::OpenCV;
-  t_opt.path = FramePath::Tensor;
-  FrameScorer a(profile, model, 0, cv_opt), b(profile, model, 0, t_opt);
+  DemoOnBothPaths demo("postproc_tensor_bytes");
+  const auto& profile = demo.profile;
+  FrameScorer &a = *demo.opencv, &b = *demo.tensor;
   const cv::Mat frame = make_synthetic_frame(320, 240, false, 100);
   const TileLayout layout = make_tile_layout(frame.cols, frame.rows, profile->tiling);
   const AnomalyMap ma = a.score(frame, PixelFormat::RGB, layout), mb = b.score(frame, PixelFormat::RGB, layout);

@@ -8,8 +8,7 @@
 set -uo pipefail
 SRC=${1:?usage: test_check_libtorch_headers.sh SOURCE_ROOT}
 S="$SRC/scripts/check-libtorch-headers.sh"
-fails=0
-check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fails=$((fails + 1)); fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 check "bash -n check-libtorch-headers.sh" "bash -n '$S'"
 out=$(bash "$S" --help 2>&1); rc=$?
@@ -91,5 +90,4 @@ printf '#include <torch/version.h>\n#ifndef EXTRA_FLAG\n#error no extra flag\n#e
 out=$(cd "$tmp" && bash "$S" --cxxflag -DEXTRA_FLAG=1 --only 'ok\.cpp$' "$tmp/prefix" "$tmp/b" 2>&1); rc=$?
 check "--cxxflag reaches the compiler" "[ $rc -eq 0 ] && grep -q 'extra flags -DEXTRA_FLAG=1' <<<\"\$out\""
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish

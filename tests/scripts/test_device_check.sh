@@ -4,8 +4,7 @@
 set -uo pipefail
 SRC=${1:?usage: test_device_check.sh SOURCE_ROOT}
 S="$SRC/scripts/device-check.sh"
-fails=0
-check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; fails=$((fails + 1)); fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/check_lib.sh"
 
 check "bash -n device-check.sh" "bash -n '$S'"
 check "bash -n debs-env.sh" "bash -n '$SRC/scripts/debs-env.sh'"
@@ -57,5 +56,4 @@ check "debs-env.sh without .debs exits 1" "[ $rc -eq 1 ] && grep -q 'fetch-debs.
 bash "$S" --frobnicate >/dev/null 2>&1; rc=$?
 check "unknown option exits 2" "[ $rc -eq 2 ]"
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish
